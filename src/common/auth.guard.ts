@@ -1,0 +1,61 @@
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { AccessDenied, Unauthenticated } from './domain-error';
+import { Actor, TokenVerifier } from './token-verifier';
+
+const PUBLIC = 'auth:public';
+const INTERNAL_ONLY = 'auth:internal-only';
+
+/** Health and metrics: no token. Everything else needs one. */
+export const Public = () => SetMetadata(PUBLIC, true);
+/** Endpoints only other services may call (user tokens, even admin ones, get 403). */
+export const InternalOnly = () => SetMetadata(INTERNAL_ONLY, true);
+
+type AuthedRequest = FastifyRequest & { actor?: Actor };
+
+export const CurrentActor = createParamDecorator(
+  (_: unknown, context: ExecutionContext): Actor => context.switchToHttp().getRequest<AuthedRequest>().actor!,
+);
+
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly verifier: TokenVerifier,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<AuthedRequest>();
+    request.actor = await this.authenticate(request);
+    if (this.reflector.getAllAndOverride<boolean>(INTERNAL_ONLY, targets) && request.actor.kind !== 'internal') {
+      throw new AccessDenied('This endpoint is for internal services only');
+    }
+    return true;
+  }
+
+  private async authenticate(request: FastifyRequest): Promise<Actor> {
+    const internal = request.headers['x-internal-token'];
+    if (internal !== undefined) {
+      if (typeof internal === 'string' && this.verifier.isInternalToken(internal)) {
+        return { kind: 'internal', sub: null, admin: false };
+      }
+      throw new Unauthenticated('Internal token is invalid');
+    }
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+    if (!match) throw new Unauthenticated('A bearer token is required');
+    return this.verifier.verifyBearer(match[1]);
+  }
+}
+
+/** A person may touch only their own record; admins and internal services may touch any. */
+export function canAccess(actor: Actor, keycloakId: string): boolean {
+  return actor.kind === 'internal' || actor.admin || actor.sub === keycloakId;
+}
+
+export function assertCanAccess(actor: Actor, keycloakId: string): void {
+  if (!canAccess(actor, keycloakId)) throw new AccessDenied();
+}

@@ -1,0 +1,47 @@
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/**
+ * Base of every error the service expects. The `code` is part of the API contract;
+ * the global error filter maps it to an HTTP status.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: FieldError[],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationFailed extends DomainError {
+  constructor(details: FieldError[]) {
+    super('VALIDATION_FAILED', 'Validation failed', details);
+  }
+
+  static field(field: string, message: string): ValidationFailed {
+    return new ValidationFailed([{ field, message }]);
+  }
+}
+
+export class Unauthenticated extends DomainError {
+  constructor(message = 'Authentication required') {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+export class AccessDenied extends DomainError {
+  constructor(message = 'You may not access this resource') {
+    super('ACCESS_DENIED', message);
+  }
+}
+
+export class VersionMismatch extends DomainError {
+  constructor(current: number) {
+    super('VERSION_MISMATCH', `The resource has changed (current version ${current}); reload it and retry`);
+  }
+}

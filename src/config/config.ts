@@ -1,0 +1,167 @@
+import { resolve } from 'node:path';
+
+/** Used only outside production, with a warning at start-up, so `npm start` works with nothing configured. */
+export const DEV_JWT_SECRET = 'dev-only-insecure-secret-do-not-use-in-production';
+
+export interface AuthConfig {
+  jwksUri: string | null;
+  jwtSecret: string | null;
+  /** True when the secret is the development default. */
+  usingDevSecret: boolean;
+  issuer: string | null;
+  audience: string | null;
+  adminRole: string;
+  internalToken: string | null;
+}
+
+/** A class only so that it can be its own injection token; values are plain objects from loadConfig. */
+export abstract class AppConfig {
+  env!: 'development' | 'production' | 'test';
+  port!: number;
+  host!: string;
+  /** null: embedded PGlite under dataDir. */
+  databaseUrl!: string | null;
+  databasePoolSize!: number;
+  runMigrations!: boolean;
+  dataDir!: string;
+  bodyLimitBytes!: number;
+  auth!: AuthConfig;
+  kafka!: { brokers: string[]; clientId: string; groupId: string };
+  minio!: {
+    endPoint: string | null;
+    port: number;
+    accessKey: string;
+    secretKey: string;
+    bucket: string;
+    useSSL: boolean;
+  };
+  logLevel!: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and checks the environment once, reporting every bad variable by name. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'production', 'test'], 'development');
+  const production = nodeEnv === 'production';
+
+  const jwksUri = read.url('AUTH_JWKS_URI');
+  const configuredSecret = read.string('AUTH_JWT_SECRET');
+  if (configuredSecret !== null && configuredSecret.length < 32) {
+    problems.push('AUTH_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit key)');
+  }
+  const usingDevSecret = !production && jwksUri === null && configuredSecret === null;
+  if (production && jwksUri === null && configuredSecret === null) {
+    problems.push('AUTH_JWKS_URI or AUTH_JWT_SECRET must be set when NODE_ENV=production');
+  }
+  const internalToken = read.string('INTERNAL_API_TOKEN');
+  if (internalToken !== null && internalToken.length < 16) {
+    problems.push('INTERNAL_API_TOKEN must be at least 16 characters');
+  }
+
+  const databaseUrl = read.string('DATABASE_URL');
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+
+  const config: AppConfig = {
+    env: nodeEnv,
+    port: read.int('PORT', 3003, 0, 65535),
+    host: read.string('HOST') ?? '0.0.0.0',
+    databaseUrl,
+    databasePoolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
+    runMigrations: read.bool('DATABASE_MIGRATIONS_RUN', true),
+    dataDir: resolve(read.string('DATA_DIR') ?? './data'),
+    bodyLimitBytes: read.int('HTTP_BODY_LIMIT_BYTES', 100 * 1024, 1024, 50 * 1024 * 1024),
+    auth: {
+      jwksUri,
+      jwtSecret: configuredSecret ?? (usingDevSecret ? DEV_JWT_SECRET : null),
+      usingDevSecret,
+      issuer: read.string('AUTH_ISSUER'),
+      audience: read.string('AUTH_AUDIENCE'),
+      adminRole: read.string('AUTH_ADMIN_ROLE') ?? 'admin',
+      internalToken,
+    },
+    kafka: {
+      brokers: (read.string('KAFKA_BROKERS') ?? '').split(',').map((b) => b.trim()).filter(Boolean),
+      clientId: read.string('KAFKA_CLIENT_ID') ?? 'user-service',
+      groupId: read.string('KAFKA_GROUP_ID') ?? 'user-service-group',
+    },
+    minio: {
+      endPoint: read.string('MINIO_ENDPOINT'),
+      port: read.int('MINIO_PORT', 9000, 1, 65535),
+      accessKey: read.string('MINIO_ACCESS_KEY') ?? '',
+      secretKey: read.string('MINIO_SECRET_KEY') ?? '',
+      bucket: read.string('MINIO_BUCKET') ?? 'avatars',
+      useSSL: read.bool('MINIO_USE_SSL', false),
+    },
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'info'),
+  };
+  if (config.minio.endPoint !== null && (!config.minio.accessKey || !config.minio.secretKey)) {
+    problems.push('MINIO_ACCESS_KEY and MINIO_SECRET_KEY must be set when MINIO_ENDPOINT is set');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  string(name: string): string | null {
+    const value = this.env[name]?.trim();
+    return value ? value : null;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === null) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.string(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: T[], fallback: T): T {
+    const raw = this.string(name);
+    if (raw === null) return fallback;
+    if (allowed.includes(raw as T)) return raw as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+    return fallback;
+  }
+
+  url(name: string): string | null {
+    const raw = this.string(name);
+    if (raw === null) return null;
+    try {
+      const url = new URL(raw);
+      if (url.protocol === 'http:' || url.protocol === 'https:') return raw;
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name} must be an http(s) URL (got "${raw}")`);
+    return null;
+  }
+}

@@ -1,0 +1,11 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/** Inbox of consumed events: a row per event id makes a redelivered event a no-op. */
+@Entity('processed_events')
+export class ProcessedEventEntity {
+  @PrimaryGeneratedColumn() id: number;
+  @Column({ name: 'event_id', type: 'varchar', length: 255 }) eventId: string;
+  @Column({ name: 'service_name', type: 'varchar', length: 100 }) serviceName: string;
+  @Column({ type: 'varchar', length: 255 }) topic: string;
+  @Column({ name: 'processed_at', type: 'timestamptz' }) processedAt: Date;
+}

@@ -1,0 +1,49 @@
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Public } from '../common/auth.guard';
+import { AppConfig } from '../config/config';
+
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  async health() {
+    const database = await this.databaseStatus();
+    return {
+      status: database.status === 'connected' ? 'ok' : 'error',
+      timestamp: new Date().toISOString(),
+      database,
+      kafka: this.config.kafka.brokers.length
+        ? { status: 'configured', broker: this.config.kafka.brokers.join(',') }
+        : { status: 'disabled', broker: null, note: 'KAFKA_BROKERS is not set: events wait in the outbox' },
+    };
+  }
+
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  async ready() {
+    const database = await this.databaseStatus();
+    if (database.status !== 'connected') throw new ServiceUnavailableException('Database is unreachable');
+    return { status: 'ok' };
+  }
+
+  private async databaseStatus() {
+    const embedded = !this.config.databaseUrl;
+    try {
+      await this.dataSource.query('SELECT 1');
+      const pool = (this.dataSource.driver as unknown as { master: { totalCount?: number } }).master;
+      return { status: 'connected', connections: pool.totalCount ?? 0, embedded };
+    } catch {
+      return { status: 'disconnected', connections: 0, embedded };
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command } from '@nestjs/cqrs';
+import { AccessDenied } from '../../common/domain-error';
+import { Actor } from '../../common/token-verifier';
+import { NewUser, User } from '../domain/user';
+import { UserRepository } from '../persistence/user.repository';
+import { toUserView, UserView } from '../user.view';
+
+/** Called after a person registered in Keycloak: by that person, an admin, or an internal service. */
+export class CreateUser extends Command<UserView> {
+  constructor(
+    readonly actor: Actor,
+    readonly input: NewUser,
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(CreateUser)
+export class CreateUserHandler implements ICommandHandler<CreateUser> {
+  constructor(private readonly users: UserRepository) {}
+
+  async execute({ actor, input }: CreateUser): Promise<UserView> {
+    const user = User.create(input);
+    if (actor.kind === 'user' && !actor.admin && actor.sub !== user.keycloakId) {
+      throw new AccessDenied('You may only create the profile of your own Keycloak account');
+    }
+    await this.users.create(user);
+    return toUserView(user.snapshot());
+  }
+}

@@ -1,0 +1,28 @@
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Actor } from '../../common/token-verifier';
+import { ProfileInput } from '../domain/profile';
+import { UserRepository } from '../persistence/user.repository';
+import { toUserView, UserView } from '../user.view';
+import { modifyUser } from './modify-user';
+
+/** PUT: the whole editable profile; optional fields left out are cleared. */
+export class ReplaceProfile extends Command<UserView> {
+  constructor(
+    readonly actor: Actor,
+    readonly userId: string,
+    readonly profile: ProfileInput,
+    readonly ifMatch: number[] | null,
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(ReplaceProfile)
+export class ReplaceProfileHandler implements ICommandHandler<ReplaceProfile> {
+  constructor(private readonly users: UserRepository) {}
+
+  async execute({ actor, userId, profile, ifMatch }: ReplaceProfile): Promise<UserView> {
+    const user = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.replaceProfile(profile));
+    return toUserView(user.snapshot());
+  }
+}

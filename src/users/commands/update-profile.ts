@@ -1,0 +1,28 @@
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Actor } from '../../common/token-verifier';
+import { ProfilePatch } from '../domain/profile';
+import { UserRepository } from '../persistence/user.repository';
+import { toUserView, UserView } from '../user.view';
+import { modifyUser } from './modify-user';
+
+/** PATCH: absent fields stay, `null` clears an optional one. */
+export class UpdateProfile extends Command<UserView> {
+  constructor(
+    readonly actor: Actor,
+    readonly userId: string,
+    readonly patch: ProfilePatch,
+    readonly ifMatch: number[] | null,
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(UpdateProfile)
+export class UpdateProfileHandler implements ICommandHandler<UpdateProfile> {
+  constructor(private readonly users: UserRepository) {}
+
+  async execute({ actor, userId, patch, ifMatch }: UpdateProfile): Promise<UserView> {
+    const user = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updateProfile(patch));
+    return toUserView(user.snapshot());
+  }
+}

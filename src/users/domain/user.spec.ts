@@ -1,0 +1,134 @@
+import { ValidationFailed } from '../../common/domain-error';
+import { User } from './user';
+
+const newUser = () =>
+  User.create({ keycloakId: 'kc-1', email: '  Ann.Smith@Example.COM ', profile: { fullName: ' Ann Smith ' } });
+
+function validationFields(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ValidationFailed) return (error.details ?? []).map((d) => d.field);
+    throw error;
+  }
+  throw new Error('expected a ValidationFailed');
+}
+
+describe('User', () => {
+  it('normalises the email, trims the name and records user.created', () => {
+    const user = newUser();
+    const state = user.snapshot();
+    expect(state.email).toBe('ann.smith@example.com');
+    expect(state.profile.fullName).toBe('Ann Smith');
+    expect(state.version).toBe(1);
+    expect(state.quota.maxInterviews).toBe(10);
+    expect(state.quota.maxStorage).toBe(5368709120n);
+    expect(state.preferences.toJSON()).toEqual({
+      language: 'en',
+      timezone: 'UTC',
+      notifications: { email: true, productNews: false, interviewReminders: true },
+    });
+    const [event] = user.pullEvents();
+    expect(event).toMatchObject({
+      eventType: 'user.created',
+      userId: user.id,
+      data: { keycloakId: 'kc-1', email: 'ann.smith@example.com', fullName: 'Ann Smith' },
+    });
+    expect(user.pullEvents()).toEqual([]);
+  });
+
+  it('reports every invalid field at once', () => {
+    const fields = validationFields(() =>
+      User.create({ keycloakId: 'has space', email: 'not-an-email', profile: { fullName: 'A', phone: 'call me' } }),
+    );
+    expect(fields.sort()).toEqual(['email', 'keycloakId', 'profile.fullName', 'profile.phone']);
+  });
+
+  it('rejects over-long fields and control characters', () => {
+    expect(validationFields(() => User.create({ keycloakId: 'k', email: 'a@b.co', profile: { fullName: 'x'.repeat(101) } }))).toEqual([
+      'profile.fullName',
+    ]);
+    expect(validationFields(() => User.create({ keycloakId: 'k', email: 'a@b.co', profile: { fullName: 'Nul\u0000l' } }))).toEqual([
+      'profile.fullName',
+    ]);
+    const user = newUser();
+    expect(validationFields(() => user.updateProfile({ bio: 'b'.repeat(2001) }))).toEqual(['profile.bio']);
+    expect(validationFields(() => user.updateProfile({ companyName: 'c'.repeat(101) }))).toEqual(['profile.companyName']);
+    expect(user.updateProfile({ bio: 'line one\nline two' })).toBe(true);
+  });
+
+  it('merges a patch: absent stays, null clears, and only real changes bump the version', () => {
+    const user = newUser();
+    user.pullEvents();
+    expect(user.updateProfile({ companyName: 'Acme', phone: '+1 555 0100' })).toBe(true);
+    expect(user.version).toBe(2);
+    expect(user.pullEvents()[0]).toMatchObject({
+      eventType: 'user.updated',
+      data: { changes: { companyName: 'Acme', phone: '+1 555 0100' } },
+    });
+
+    expect(user.updateProfile({ companyName: null })).toBe(true);
+    expect(user.profile).toMatchObject({ fullName: 'Ann Smith', companyName: null, phone: '+1 555 0100' });
+    expect(user.version).toBe(3);
+    user.pullEvents();
+
+    expect(user.updateProfile({ fullName: 'Ann Smith' })).toBe(false);
+    expect(user.version).toBe(3);
+    expect(user.pullEvents()).toEqual([]);
+    expect(validationFields(() => user.updateProfile({ fullName: null }))).toEqual(['profile.fullName']);
+  });
+
+  it('replaces the whole profile, clearing what is left out', () => {
+    const user = newUser();
+    user.updateProfile({ companyName: 'Acme', bio: 'Hi' });
+    user.pullEvents();
+    user.replaceProfile({ fullName: 'Ann B. Smith', phone: '123456' });
+    expect(user.profile.fields()).toEqual({ fullName: 'Ann B. Smith', companyName: null, phone: '123456', bio: null });
+    expect(user.pullEvents()[0].data).toEqual({
+      changes: { fullName: 'Ann B. Smith', companyName: null, phone: '123456', bio: null },
+    });
+  });
+
+  it('soft-deletes and records the keycloak id with user.deleted', () => {
+    const user = newUser();
+    user.pullEvents();
+    const at = new Date('2026-01-02T03:04:05Z');
+    user.delete(at);
+    expect(user.isDeleted).toBe(true);
+    expect(user.snapshot().status).toBe('deleted');
+    expect(user.pullEvents()[0]).toMatchObject({
+      eventType: 'user.deleted',
+      data: { deletedAt: '2026-01-02T03:04:05.000Z', keycloakId: 'kc-1' },
+    });
+  });
+});
+
+describe('Preferences', () => {
+  it('canonicalises language tags and time zones and reports only the changes', () => {
+    const user = newUser();
+    user.pullEvents();
+    expect(user.updatePreferences({ language: 'pt-br', timezone: 'europe/berlin', notifications: { productNews: true } })).toBe(true);
+    expect(user.preferences.toJSON()).toEqual({
+      language: 'pt-BR',
+      timezone: 'Europe/Berlin',
+      notifications: { email: true, productNews: true, interviewReminders: true },
+    });
+    expect(user.pullEvents()[0].data).toEqual({
+      changes: { preferences: { language: 'pt-BR', timezone: 'Europe/Berlin', notifications: { productNews: true } } },
+    });
+    expect(user.updatePreferences({ language: 'pt-BR' })).toBe(false);
+  });
+
+  it('rejects malformed tags, unknown zones, offsets and unknown switches', () => {
+    const user = newUser();
+    expect(
+      validationFields(() =>
+        user.updatePreferences({ language: 'english!', timezone: 'Mars/Olympus', notifications: { sms: true } as never }),
+      ),
+    ).toEqual(['language', 'timezone', 'notifications.sms']);
+    expect(validationFields(() => user.updatePreferences({ timezone: '+01:00' }))).toEqual(['timezone']);
+    expect(validationFields(() => user.updatePreferences({ notifications: { email: 'yes' as never } }))).toEqual([
+      'notifications.email',
+    ]);
+  });
+});

@@ -1,0 +1,20 @@
+import { User, UserState } from '../domain/user';
+
+/** Where users are kept. Every write stores the user's recorded events in the outbox in the same transaction. */
+export abstract class UserRepository {
+  /** Inserts a new user; throws EmailTaken / KeycloakIdTaken when a live user holds either. */
+  abstract create(user: User): Promise<void>;
+
+  /**
+   * Loads a live user under a row lock, lets `change` act on it, and saves the result if it recorded events.
+   * Concurrent changes to one user therefore run one after another, each on the other's result.
+   * Throws UserNotFound for a missing or deleted user.
+   */
+  abstract modify<T>(id: string, change: (user: User) => T | Promise<T>): Promise<{ user: User; result: T }>;
+}
+
+/** Reads for queries: no aggregate, no lock, no transaction. */
+export abstract class UserReader {
+  abstract findById(id: string): Promise<UserState | null>;
+  abstract findByKeycloakId(keycloakId: string): Promise<UserState | null>;
+}

@@ -1,0 +1,24 @@
+import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
+import { Actor } from '../../common/token-verifier';
+import { UserReader } from '../persistence/user.repository';
+import { PreferencesView } from '../user.view';
+import { readAccessibleUser } from './get-user';
+
+export class GetPreferences extends Query<PreferencesView> {
+  constructor(
+    readonly actor: Actor,
+    readonly userId: string,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetPreferences)
+export class GetPreferencesHandler implements IQueryHandler<GetPreferences> {
+  constructor(private readonly reader: UserReader) {}
+
+  async execute({ actor, userId }: GetPreferences): Promise<PreferencesView> {
+    const state = await readAccessibleUser(this.reader, actor, { id: userId });
+    return { preferences: state.preferences.toJSON(), version: state.version };
+  }
+}

@@ -1,0 +1,44 @@
+import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
+import { assertCanAccess } from '../../common/auth.guard';
+import { Actor } from '../../common/token-verifier';
+import { UserNotFound } from '../domain/errors';
+import { UserState } from '../domain/user';
+import { UserReader } from '../persistence/user.repository';
+import { toUserView, UserView } from '../user.view';
+
+export class GetUser extends Query<UserView> {
+  constructor(
+    readonly actor: Actor,
+    readonly key: { id: string } | { keycloakId: string },
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetUser)
+export class GetUserHandler implements IQueryHandler<GetUser> {
+  constructor(private readonly reader: UserReader) {}
+
+  async execute({ actor, key }: GetUser): Promise<UserView> {
+    return toUserView(await readAccessibleUser(this.reader, actor, key));
+  }
+}
+
+/** Loads a live user the caller may see: 404 if there is none, 403 if it is someone else's. */
+export async function readAccessibleUser(
+  reader: UserReader,
+  actor: Actor,
+  key: { id: string } | { keycloakId: string },
+): Promise<UserState> {
+  if ('keycloakId' in key) {
+    // Checked before the read: whether another person's account exists is not ours to tell.
+    assertCanAccess(actor, key.keycloakId);
+    const state = await reader.findByKeycloakId(key.keycloakId);
+    if (!state) throw new UserNotFound(key.keycloakId);
+    return state;
+  }
+  const state = await reader.findById(key.id);
+  if (!state) throw new UserNotFound(key.id);
+  assertCanAccess(actor, state.keycloakId);
+  return state;
+}

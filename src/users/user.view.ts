@@ -1,0 +1,45 @@
+import { PreferencesFields } from './domain/preferences';
+import { ProfileFields } from './domain/profile';
+import { UserState, UserStatus } from './domain/user';
+
+export interface UserView {
+  id: string;
+  keycloakId: string;
+  email: string;
+  status: UserStatus;
+  profile: ProfileFields & { avatarUrl: string | null };
+  stats: { interviewsCreated: number; interviewsActive: number; candidatesTotal: number; storageUsed: number };
+  quota: { maxInterviews: number; maxStorage: number };
+  preferences: PreferencesFields;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PreferencesView {
+  preferences: PreferencesFields;
+  version: number;
+}
+
+/** Byte counts are bounded by quotas well below 2^53, so JSON numbers carry them exactly. */
+export function toUserView(state: UserState): UserView {
+  const { profile, stats, quota } = state;
+  return {
+    id: state.id,
+    keycloakId: state.keycloakId,
+    email: state.email,
+    status: state.status,
+    profile: { ...profile.fields(), avatarUrl: profile.avatarUrl },
+    stats: {
+      interviewsCreated: stats.interviewsCreated,
+      interviewsActive: stats.interviewsActive,
+      candidatesTotal: stats.candidatesTotal,
+      storageUsed: Number(stats.storageUsed),
+    },
+    quota: { maxInterviews: quota.maxInterviews, maxStorage: Number(quota.maxStorage) },
+    preferences: state.preferences.toJSON(),
+    version: state.version,
+    createdAt: state.createdAt.toISOString(),
+    updatedAt: state.updatedAt.toISOString(),
+  };
+}

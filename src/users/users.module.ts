@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { CreateUserHandler } from './commands/create-user';
+import { DeleteUserHandler } from './commands/delete-user';
+import { ReplaceProfileHandler } from './commands/replace-profile';
+import { UpdatePreferencesHandler } from './commands/update-preferences';
+import { UpdateProfileHandler } from './commands/update-profile';
+import { PgUserReader } from './persistence/pg-user.reader';
+import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
+import { UserReader, UserRepository } from './persistence/user.repository';
+import { GetPreferencesHandler } from './queries/get-preferences';
+import { GetUserHandler } from './queries/get-user';
+import { UsersController } from './users.controller';
+
+@Module({
+  imports: [CqrsModule],
+  controllers: [UsersController],
+  providers: [
+    { provide: UserRepository, useClass: TypeOrmUserRepository },
+    { provide: UserReader, useClass: PgUserReader },
+    CreateUserHandler,
+    UpdateProfileHandler,
+    ReplaceProfileHandler,
+    DeleteUserHandler,
+    UpdatePreferencesHandler,
+    GetUserHandler,
+    GetPreferencesHandler,
+  ],
+  exports: [UserRepository, UserReader],
+})
+export class UsersModule {}
