@@ -1,0 +1,54 @@
+import { ConfigError, DEV_JWT_SECRET, loadConfig } from './config';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('starts with nothing set: port 3003, embedded database, development secret', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3003);
+    expect(config.databaseUrl).toBeNull();
+    expect(config.auth).toMatchObject({ jwtSecret: DEV_JWT_SECRET, usingDevSecret: true, adminRole: 'admin' });
+    expect(config.kafka.brokers).toEqual([]);
+    expect(config.minio.endPoint).toBeNull();
+  });
+
+  it('refuses production without real auth configuration', () => {
+    expect(problems({ NODE_ENV: 'production' })).toEqual(['AUTH_JWKS_URI or AUTH_JWT_SECRET must be set when NODE_ENV=production']);
+    expect(problems({ NODE_ENV: 'production', AUTH_JWKS_URI: 'https://sso.example.com/certs' })).toEqual([]);
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URI: 'https://sso.example.com/certs' }).auth.jwtSecret).toBeNull();
+  });
+
+  it('names every bad variable', () => {
+    expect(
+      problems({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        AUTH_JWT_SECRET: 'short',
+        AUTH_JWKS_URI: 'not a url',
+        MINIO_USE_SSL: 'maybe',
+        MINIO_ENDPOINT: 'localhost',
+        NODE_ENV: 'staging',
+      }),
+    ).toEqual([
+      'NODE_ENV must be one of development, production, test (got "staging")',
+      'AUTH_JWKS_URI must be an http(s) URL (got "not a url")',
+      'AUTH_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit key)',
+      'DATABASE_URL must be a postgres:// or postgresql:// URL',
+      'PORT must be a whole number from 0 to 65535 (got "eighty")',
+      'MINIO_USE_SSL must be true or false (got "maybe")',
+      'MINIO_ACCESS_KEY and MINIO_SECRET_KEY must be set when MINIO_ENDPOINT is set',
+    ]);
+  });
+
+  it('splits Kafka brokers', () => {
+    expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9092,' }).kafka.brokers).toEqual(['a:9092', 'b:9092']);
+  });
+});

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/config';
+import { EmbeddedDatabase } from '../src/config/database';
+import { call, startApp, TEST_SECRET, tokenFor } from './support/app';
+
+/** The zero-setup mode: no DATABASE_URL, PGlite under DATA_DIR, same migrations. */
+describe('embedded database (PGlite)', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'user-service-embedded-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  const embeddedConfig = () => loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, AUTH_JWT_SECRET: TEST_SECRET });
+
+  it('serves the API, keeps data across restarts and writes the outbox in the same transaction', async () => {
+    const token = await tokenFor('kc-embedded');
+    const first = await startApp(embeddedConfig());
+    let id: string;
+    try {
+      const created = await call(first.url, 'POST', '/api/v1/users', {
+        token,
+        body: { keycloakId: 'kc-embedded', email: 'embedded@example.com', profile: { fullName: 'Em Bedded' } },
+      });
+      expect(created.status).toBe(201);
+      id = created.body.id;
+      const patched = await call(first.url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: 'persisted' } } });
+      expect(patched.body.version).toBe(2);
+      const duplicate = await call(first.url, 'POST', '/api/v1/users', {
+        token,
+        body: { keycloakId: 'kc-embedded', email: 'other@example.com', profile: { fullName: 'Em Bedded' } },
+      });
+      expect(duplicate.body.code).toBe('KEYCLOAK_ID_TAKEN');
+    } finally {
+      await first.close();
+    }
+
+    const second = await startApp(embeddedConfig());
+    try {
+      const read = await call(second.url, 'GET', `/api/v1/users/${id}`, { token });
+      expect(read.status).toBe(200);
+      expect(read.body.profile.bio).toBe('persisted');
+      const health = await call(second.url, 'GET', '/health');
+      expect(health.body.database).toMatchObject({ status: 'connected', embedded: true });
+      const outbox = await second.app.get(EmbeddedDatabase).pglite.query<{ event_type: string }>(
+        'SELECT event_type FROM outbox ORDER BY id',
+      );
+      expect(outbox.rows.map((r) => r.event_type)).toEqual(['user.created', 'user.updated']);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('refuses a data directory held by another live process, and takes over one left by a dead process', async () => {
+    const holder = spawn('sleep', ['30']);
+    try {
+      writeFileSync(join(dataDir, 'pglite.lock'), String(holder.pid));
+      await expect(EmbeddedDatabase.open(dataDir)).rejects.toThrow(`is in use by process ${holder.pid}`);
+    } finally {
+      holder.kill();
+    }
+    await new Promise((resolve) => holder.once('exit', resolve));
+    const db = await EmbeddedDatabase.open(dataDir);
+    await db.close();
+  });
+});

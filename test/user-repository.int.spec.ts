@@ -1,0 +1,77 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../src/config/config';
+import { dataSourceOptions } from '../src/config/database';
+import { EmailTaken } from '../src/users/domain/errors';
+import { User } from '../src/users/domain/user';
+import { PgUserReader } from '../src/users/persistence/pg-user.reader';
+import { TypeOrmUserRepository } from '../src/users/persistence/typeorm-user.repository';
+import { uniqueIdentity } from './support/app';
+import { sql, TEST_DATABASE_URL } from './support/database';
+
+describe('TypeOrmUserRepository on PostgreSQL', () => {
+  let dataSource: DataSource;
+  let repository: TypeOrmUserRepository;
+  let reader: PgUserReader;
+
+  beforeAll(async () => {
+    const config = loadConfig({ DATABASE_URL: TEST_DATABASE_URL, NODE_ENV: 'test' });
+    dataSource = await new DataSource({ ...dataSourceOptions(config, null), migrationsRun: false }).initialize();
+    repository = new TypeOrmUserRepository(dataSource);
+    reader = new PgUserReader(dataSource);
+  });
+  afterAll(() => dataSource.destroy());
+
+  const newUser = () => User.create({ ...uniqueIdentity(), profile: { fullName: 'Repo Test' } });
+  const outboxCount = async (id: string) =>
+    Number((await sql('SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1', [id]))[0].n);
+
+  it('round-trips every field, bigints exactly', async () => {
+    const user = newUser();
+    await repository.create(user);
+    await repository.modify(user.id, (u) => {
+      u.updateProfile({ companyName: 'Acme', phone: '+49 30 1234', bio: 'multi\nline' });
+      u.updatePreferences({ language: 'fr', notifications: { email: false } });
+    });
+    await sql('UPDATE users SET storage_used = $2 WHERE id = $1', [user.id, '9007199254740993']);
+    const state = (await reader.findById(user.id))!;
+    expect(state.profile.fields()).toEqual({ fullName: 'Repo Test', companyName: 'Acme', phone: '+49 30 1234', bio: 'multi\nline' });
+    expect(state.preferences.toJSON()).toMatchObject({ language: 'fr', notifications: { email: false } });
+    expect(state.stats.storageUsed).toBe(9007199254740993n);
+    expect(state.version).toBe(2);
+    expect((await reader.findByKeycloakId(user.keycloakId))!.id).toBe(user.id);
+  });
+
+  it('writes nothing when the change throws: no state, no version, no outbox row', async () => {
+    const user = newUser();
+    await repository.create(user);
+    await expect(
+      repository.modify(user.id, (u) => {
+        u.updateProfile({ bio: 'never saved' });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const state = (await reader.findById(user.id))!;
+    expect(state.profile.bio).toBeNull();
+    expect(state.version).toBe(1);
+    expect(await outboxCount(user.id)).toBe(1);
+  });
+
+  it('a failed insert leaves no outbox row behind', async () => {
+    const first = newUser();
+    await repository.create(first);
+    const clash = User.create({ keycloakId: `${first.keycloakId}-2`, email: first.snapshot().email, profile: { fullName: 'Clash' } });
+    await expect(repository.create(clash)).rejects.toBeInstanceOf(EmailTaken);
+    expect(await outboxCount(clash.id)).toBe(0);
+  });
+
+  it('serialises concurrent modifications of one user', async () => {
+    const user = newUser();
+    await repository.create(user);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => repository.modify(user.id, (u) => u.updateProfile({ bio: `bio ${i}` }))),
+    );
+    expect((await reader.findById(user.id))!.version).toBe(11);
+    expect(await outboxCount(user.id)).toBe(11);
+  });
+});
