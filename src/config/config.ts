@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Used only outside production, with a warning at start-up, so `npm start` works with nothing configured. */
@@ -45,6 +46,11 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Reads ./.env if there is one; variables already in the environment win. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
 
 /** Reads and checks the environment once, reporting every bad variable by name. */
 export function loadConfig(env: Env = process.env): AppConfig {
