@@ -1,4 +1,5 @@
 import { ValidationFailed } from '../../common/domain-error';
+import { Quota } from './quota';
 import { User } from './user';
 
 const newUser = () =>
@@ -130,5 +131,57 @@ describe('Preferences', () => {
     expect(validationFields(() => user.updatePreferences({ notifications: { email: 'yes' as never } }))).toEqual([
       'notifications.email',
     ]);
+  });
+});
+
+describe('usage and quota thresholds', () => {
+  const fresh = () => {
+    const user = newUser();
+    user.pullEvents();
+    return user;
+  };
+  const thresholdEvents = (user: User) =>
+    user.pullEvents().filter((e) => e.eventType === 'user.quota_threshold_reached').map((e) => e.data);
+
+  it('bumps the version for stats changes without publishing user.updated', () => {
+    const user = fresh();
+    expect(user.recordCandidateAdded()).toBe(true);
+    expect(user.recordStorageAdded(10n)).toBe(true);
+    expect(user.version).toBe(2);
+    expect(user.changed).toBe(true);
+    expect(user.pullEvents()).toEqual([]);
+    expect(user.changed).toBe(false);
+    expect(user.recordInterviewClosed()).toBe(false);
+    expect(user.changed).toBe(false);
+  });
+
+  it('publishes 80% and 100% once per crossing, again only after falling below', () => {
+    const user = fresh();
+    for (let i = 0; i < 7; i++) user.recordInterviewCreated();
+    expect(thresholdEvents(user)).toEqual([]);
+    user.recordInterviewCreated();
+    expect(thresholdEvents(user)).toEqual([{ resource: 'interviews', threshold: 80, used: 8, limit: 10 }]);
+    user.recordInterviewCreated();
+    expect(thresholdEvents(user)).toEqual([]);
+    user.recordInterviewCreated();
+    expect(thresholdEvents(user)).toEqual([{ resource: 'interviews', threshold: 100, used: 10, limit: 10 }]);
+    user.recordInterviewCreated();
+    expect(thresholdEvents(user)).toEqual([]);
+    user.recordInterviewClosed();
+    user.recordInterviewClosed();
+    expect(thresholdEvents(user)).toEqual([]);
+    user.recordInterviewCreated();
+    expect(thresholdEvents(user)).toEqual([{ resource: 'interviews', threshold: 100, used: 10, limit: 10 }]);
+  });
+
+  it('crosses both storage thresholds in one jump, and on a lowered limit', () => {
+    const user = fresh();
+    user.recordStorageAdded(6n * 1024n ** 3n);
+    expect(thresholdEvents(user).map((d) => d.threshold)).toEqual([80, 100]);
+    const other = fresh();
+    other.recordStorageAdded(900n);
+    expect(thresholdEvents(other)).toEqual([]);
+    other.changeQuota(Quota.create({ maxInterviews: 10, maxStorage: 1000n }));
+    expect(thresholdEvents(other)).toEqual([{ resource: 'storage', threshold: 80, used: 900, limit: 1000 }]);
   });
 });

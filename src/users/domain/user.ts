@@ -41,6 +41,7 @@ export function normaliseEmail(email: string): string {
 export class User {
   private state: UserState;
   private events: UserEvent[] = [];
+  private dirty = false;
 
   private constructor(state: UserState) {
     this.state = state;
@@ -77,7 +78,8 @@ export class User {
       updatedAt: now,
       deletedAt: null,
     });
-    user.events.push(userEvent('user.created', user.id, { keycloakId, email, fullName: profile.fullName }, now));
+    user.dirty = true;
+    user.record('user.created', { keycloakId, email, fullName: profile.fullName }, now);
     return user;
   }
 
@@ -110,6 +112,11 @@ export class User {
     return this.state.preferences;
   }
 
+  /** Whether there is state to save (stats changes bump the version but publish no event). */
+  get changed(): boolean {
+    return this.dirty;
+  }
+
   snapshot(): Readonly<UserState> {
     return { ...this.state };
   }
@@ -138,11 +145,59 @@ export class User {
     });
   }
 
+  recordInterviewCreated(now = new Date()): boolean {
+    return this.changeUsage({ stats: this.state.stats.interviewCreated() }, now);
+  }
+
+  /** An interview completed or deleted: one fewer active. */
+  recordInterviewClosed(now = new Date()): boolean {
+    return this.changeUsage({ stats: this.state.stats.interviewClosed() }, now);
+  }
+
+  recordCandidateAdded(now = new Date()): boolean {
+    return this.changeUsage({ stats: this.state.stats.candidateAdded() }, now);
+  }
+
+  recordStorageAdded(bytes: bigint, now = new Date()): boolean {
+    return this.changeUsage({ stats: this.state.stats.storageAdded(bytes) }, now);
+  }
+
+  recordStorageRemoved(bytes: bigint, now = new Date()): boolean {
+    return this.changeUsage({ stats: this.state.stats.storageRemoved(bytes) }, now);
+  }
+
+  changeQuota(quota: Quota, now = new Date()): boolean {
+    return this.changeUsage({ quota }, now);
+  }
+
   /** Events recorded since the last call; the repository writes them to the outbox with the state. */
   pullEvents(): UserEvent[] {
     const events = this.events;
     this.events = [];
+    this.dirty = false;
     return events;
+  }
+
+  /**
+   * Stats and quota changes. Crossing 80% or 100% of a limit upwards records
+   * user.quota_threshold_reached, once per crossing: it is recorded again only after usage fell below.
+   */
+  private changeUsage(next: { stats?: Stats; quota?: Quota }, now: Date): boolean {
+    const stats = next.stats ?? this.state.stats;
+    const quota = next.quota ?? this.state.quota;
+    if (sameUsage(stats, this.state.stats) && sameQuota(quota, this.state.quota)) return false;
+    const before = usageRatios(this.state.stats, this.state.quota);
+    const after = usageRatios(stats, quota);
+    this.apply({ stats, quota }, now);
+    for (const resource of ['interviews', 'storage'] as const) {
+      for (const threshold of QUOTA_THRESHOLDS) {
+        if (before[resource] < threshold / 100 && after[resource] >= threshold / 100) {
+          const usage = resource === 'interviews' ? quota.interviews(stats) : quota.storage(stats);
+          this.record('user.quota_threshold_reached', { resource, threshold, used: usage.used, limit: usage.limit }, now);
+        }
+      }
+    }
+    return true;
   }
 
   private changeProfile(next: Profile, now: Date): boolean {
@@ -153,14 +208,41 @@ export class User {
   }
 
   /** One command is one version: several changes before a save bump the version once. */
-  private apply(change: Partial<UserState>, now: Date, eventType: UserEventType, data: Record<string, unknown>): void {
-    const firstChange = this.events.length === 0;
+  private apply(change: Partial<UserState>, now: Date, eventType?: UserEventType, data?: Record<string, unknown>): void {
     this.state = {
       ...this.state,
       ...change,
       updatedAt: now,
-      version: firstChange ? this.state.version + 1 : this.state.version,
+      version: this.dirty ? this.state.version : this.state.version + 1,
     };
+    this.dirty = true;
+    if (eventType) this.record(eventType, data ?? {}, now);
+  }
+
+  private record(eventType: UserEventType, data: Record<string, unknown>, now: Date): void {
     this.events.push(userEvent(eventType, this.state.id, data, now));
   }
+}
+
+export const QUOTA_THRESHOLDS = [80, 100];
+
+/** Share of each limit in use; a zero limit counts as full. */
+function usageRatios(stats: Stats, quota: Quota): { interviews: number; storage: number } {
+  return {
+    interviews: quota.maxInterviews === 0 ? 1 : stats.interviewsActive / quota.maxInterviews,
+    storage: quota.maxStorage === 0n ? 1 : Number(stats.storageUsed) / Number(quota.maxStorage),
+  };
+}
+
+function sameUsage(a: Stats, b: Stats): boolean {
+  return (
+    a.interviewsCreated === b.interviewsCreated &&
+    a.interviewsActive === b.interviewsActive &&
+    a.candidatesTotal === b.candidatesTotal &&
+    a.storageUsed === b.storageUsed
+  );
+}
+
+function sameQuota(a: Quota, b: Quota): boolean {
+  return a.maxInterviews === b.maxInterviews && a.maxStorage === b.maxStorage;
 }

@@ -35,8 +35,8 @@ export class TypeOrmUserRepository extends UserRepository {
       if (!row) throw new UserNotFound(id);
       const user = User.restore(toState(row));
       const result = await change(user);
-      const events = user.pullEvents();
-      if (events.length > 0) {
+      if (user.changed) {
+        const events = user.pullEvents();
         const { id: _, ...columns } = toEntity(user.snapshot());
         await manager.update(UserEntity, { id }, columns);
         await writeOutbox(manager, events);

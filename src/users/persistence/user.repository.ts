@@ -6,7 +6,7 @@ export abstract class UserRepository {
   abstract create(user: User): Promise<void>;
 
   /**
-   * Loads a live user under a row lock, lets `change` act on it, and saves the result if it recorded events.
+   * Loads a live user under a row lock, lets `change` act on it, and saves the result if anything changed.
    * Concurrent changes to one user therefore run one after another, each on the other's result.
    * Throws UserNotFound for a missing or deleted user.
    */
