@@ -27,7 +27,14 @@ export abstract class AppConfig {
   dataDir!: string;
   bodyLimitBytes!: number;
   auth!: AuthConfig;
-  kafka!: { brokers: string[]; clientId: string; groupId: string };
+  kafka!: {
+    brokers: string[];
+    clientId: string;
+    groupId: string;
+    retryInitialMs: number;
+    retryMaxMs: number;
+    retries: number;
+  };
   minio!: {
     endPoint: string | null;
     port: number;
@@ -101,6 +108,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       brokers: (read.string('KAFKA_BROKERS') ?? '').split(',').map((b) => b.trim()).filter(Boolean),
       clientId: read.string('KAFKA_CLIENT_ID') ?? 'user-service',
       groupId: read.string('KAFKA_GROUP_ID') ?? 'user-service-group',
+      retryInitialMs: read.int('KAFKA_RETRY_INITIAL_MS', 300, 1, 60_000),
+      retryMaxMs: read.int('KAFKA_RETRY_MAX_MS', 30_000, 1, 600_000),
+      retries: read.int('KAFKA_RETRIES', 8, 0, 100),
     },
     minio: {
       endPoint: read.string('MINIO_ENDPOINT'),

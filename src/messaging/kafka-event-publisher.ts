@@ -1,0 +1,38 @@
+import { Kafka, Partitioners, Producer } from 'kafkajs';
+import { EventPublisher, OutgoingMessage } from './event-publisher';
+
+export class KafkaEventPublisher extends EventPublisher {
+  private readonly producer: Producer;
+
+  constructor(kafka: Kafka) {
+    super();
+    // One request in flight so a retried send cannot overtake the next one; not idempotent because
+    // consumers deduplicate by event id anyway (and some brokers, like librdkafka's mock, lack the support).
+    this.producer = kafka.producer({
+      idempotent: false,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+
+  async publish(messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const byTopic = new Map<string, OutgoingMessage[]>();
+    for (const message of messages) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map(({ key, value, headers }) => ({ key, value, headers })),
+      })),
+    });
+  }
+}
