@@ -30,8 +30,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     throw error;
   }
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    done();
   });
   app.enableShutdownHooks();
   return app;

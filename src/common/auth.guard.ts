@@ -26,14 +26,31 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
+    const rules = this.rulesFor(context);
+    if (rules.public) return true;
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     request.actor = await this.authenticate(request);
-    if (this.reflector.getAllAndOverride<boolean>(INTERNAL_ONLY, targets) && request.actor.kind !== 'internal') {
+    if (rules.internalOnly && request.actor.kind !== 'internal') {
       throw new AccessDenied('This endpoint is for internal services only');
     }
     return true;
+  }
+
+  /** Route metadata never changes, so it is read once per handler rather than on every request. */
+  private readonly rules = new WeakMap<object, { public: boolean; internalOnly: boolean }>();
+
+  private rulesFor(context: ExecutionContext): { public: boolean; internalOnly: boolean } {
+    const handler = context.getHandler();
+    let rules = this.rules.get(handler);
+    if (!rules) {
+      const targets = [handler, context.getClass()];
+      rules = {
+        public: this.reflector.getAllAndOverride<boolean>(PUBLIC, targets) ?? false,
+        internalOnly: this.reflector.getAllAndOverride<boolean>(INTERNAL_ONLY, targets) ?? false,
+      };
+      this.rules.set(handler, rules);
+    }
+    return rules;
   }
 
   private async authenticate(request: FastifyRequest): Promise<Actor> {

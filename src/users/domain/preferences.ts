@@ -32,17 +32,19 @@ export class Preferences implements PreferencesFields {
     Object.freeze(this);
   }
 
+  private static readonly DEFAULTS = new Preferences({
+    language: 'en',
+    timezone: 'UTC',
+    notifications: { email: true, productNews: false, interviewReminders: true },
+  });
+
   static defaults(): Preferences {
-    return new Preferences({
-      language: 'en',
-      timezone: 'UTC',
-      notifications: { email: true, productNews: false, interviewReminders: true },
-    });
+    return Preferences.DEFAULTS;
   }
 
   /** Stored preferences are read leniently: keys missing from older rows take the defaults. */
   static restore(stored: Partial<PreferencesFields> | null): Preferences {
-    const defaults = Preferences.defaults();
+    const defaults = Preferences.DEFAULTS;
     return new Preferences({
       language: stored?.language ?? defaults.language,
       timezone: stored?.timezone ?? defaults.timezone,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, IsNull, QueryFailedError } from 'typeorm';
+import type { Pool } from 'pg';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { OutboxEntity } from '../../messaging/outbox.entity';
 import { EmailTaken, KeycloakIdTaken, UserNotFound } from '../domain/errors';
 import { UserEvent } from '../domain/events';
@@ -8,18 +9,43 @@ import { toEntity, toState } from './user.mapper';
 import { UserEntity } from './user.entity';
 import { UserRepository } from './user.repository';
 
+const CREATE_USER = `
+  WITH new_user AS (
+    INSERT INTO users (id, keycloak_id, email, status, full_name, company_name, phone, bio, avatar_url,
+      interviews_created, interviews_active, candidates_total, storage_used, max_interviews, max_storage,
+      preferences, version, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+  )
+  INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, payload, created_at)
+  SELECT (e->>'eventId')::uuid, 'user', (e->>'userId')::uuid, e->>'eventType', e, (e->>'timestamp')::timestamptz
+  FROM jsonb_array_elements($20::jsonb) AS e`;
+
 @Injectable()
 export class TypeOrmUserRepository extends UserRepository {
+  private readonly pool: Pool;
+
   constructor(private readonly dataSource: DataSource) {
     super();
+    this.pool = (dataSource.driver as unknown as { master: Pool }).master;
   }
 
+  /**
+   * The user and its events in one named statement: atomic without BEGIN/COMMIT round trips, and
+   * prepared once per connection. Measured ~2x cheaper than TypeORM's insert() pair (bench/http).
+   */
   async create(user: User): Promise<void> {
     const events = user.pullEvents();
+    const row = toEntity(user.snapshot());
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await manager.insert(UserEntity, toEntity(user.snapshot()));
-        await writeOutbox(manager, events);
+      await this.pool.query({
+        name: 'create_user',
+        text: CREATE_USER,
+        values: [
+          row.id, row.keycloakId, row.email, row.status, row.fullName, row.companyName, row.phone, row.bio,
+          row.avatarUrl, row.interviewsCreated, row.interviewsActive, row.candidatesTotal, String(row.storageUsed),
+          row.maxInterviews, String(row.maxStorage), JSON.stringify(row.preferences), row.version, row.createdAt,
+          row.updatedAt, JSON.stringify(events),
+        ],
       });
     } catch (error) {
       throw uniqueViolation(error, user) ?? error;
@@ -63,8 +89,7 @@ async function writeOutbox(manager: EntityManager, events: UserEvent[]): Promise
 
 /** The partial unique indexes name which field is taken. */
 function uniqueViolation(error: unknown, user: User): Error | null {
-  if (!(error instanceof QueryFailedError)) return null;
-  const { code, constraint } = error.driverError as { code?: string; constraint?: string };
+  const { code, constraint } = error as { code?: string; constraint?: string };
   if (code !== '23505') return null;
   if (constraint === 'users_email_live_key') return new EmailTaken(user.snapshot().email);
   if (constraint === 'users_keycloak_id_live_key') return new KeycloakIdTaken(user.keycloakId);

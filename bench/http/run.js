@@ -1,0 +1,646 @@
+'use strict';
+// HTTP benchmark: the real service (dist/src/main.js) against a bare Fastify + pg baseline
+// (bench/http/bare-server.js), interleaved rounds with autocannon; only the ratios mean something.
+// See bench/README.md.   npm run bench:http  [-- --profile]
+
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const autocannon = require('autocannon');
+const { Client } = require('pg');
+const { SignJWT } = require('jose');
+const { summarize } = require('./profile-top');
+
+const ROOT = path.resolve(__dirname, '../..');
+const PROFILE_DIR = path.join(__dirname, 'profiles');
+// Another build of the service (e.g. an experiment in a copy of dist/) may be measured instead.
+const SERVICE_MAIN = path.resolve(ROOT, process.env.BENCH_SERVICE_MAIN || 'dist/src/main.js');
+
+function intEnv(name, fallback, min = 1) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number >= ${min} (got "${raw}")`);
+  return value;
+}
+
+const settings = {
+  pgServer: (process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, ''),
+  database: process.env.BENCH_DATABASE || 'user_service_bench',
+  users: intEnv('BENCH_USERS', 100_000),
+  seconds: intEnv('BENCH_SECONDS', 10),
+  rounds: intEnv('BENCH_ROUNDS', 3),
+  warmup: intEnv('BENCH_WARMUP', 2, 0),
+  connections: intEnv('BENCH_CONNECTIONS', 50),
+  poolSize: intEnv('BENCH_POOL_SIZE', 10),
+  bareStatements: process.env.BENCH_BARE_STATEMENTS || 'named',
+  profile: process.argv.includes('--profile'),
+  verbose: process.argv.includes('--verbose') || process.env.BENCH_VERBOSE === '1',
+};
+if (!['named', 'unnamed'].includes(settings.bareStatements)) {
+  throw new Error(`BENCH_BARE_STATEMENTS must be named or unnamed (got "${settings.bareStatements}")`);
+}
+const TARGETS = { GET: 0.75, POST: 0.7 };
+const databaseUrl = `${settings.pgServer}/${settings.database}`;
+const secret = crypto.randomBytes(36).toString('base64url'); // 48 chars
+const internalToken = crypto.randomBytes(24).toString('base64url');
+const runId = Date.now().toString(36);
+
+// ---------------------------------------------------------------- child processes
+
+const children = new Set();
+
+function killAll(signal = 'SIGTERM') {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  }
+}
+process.on('exit', () => killAll('SIGKILL'));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping servers`);
+    killAll('SIGTERM');
+    setTimeout(() => process.exit(130), 300).unref();
+  });
+}
+
+let scratch = null;
+
+/**
+ * The servers' working directory: an empty one, so that a developer's ./.env (which the service reads at start-up)
+ * cannot change what is measured. Removed on exit.
+ */
+function scratchDir() {
+  if (!scratch) {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'user-service-bench-'));
+    process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
+  }
+  return scratch;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `node <args>` and resolves once GET /health answers 200. */
+async function startServer(name, nodeArgs, extraEnv) {
+  const port = await freePort();
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: String(settings.poolSize),
+    ...extraEnv,
+  };
+  const child = spawn(process.execPath, nodeArgs, { cwd: scratchDir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const output = [];
+  const collect = (stream) => (chunk) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      output.push(line);
+      if (output.length > 200) output.shift();
+      if (settings.verbose) console.log(`  [${name}${stream}] ${line}`);
+    }
+  };
+  child.stdout.on('data', collect(''));
+  child.stderr.on('data', collect(' err'));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  exited.then(() => children.delete(child));
+
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const status = await Promise.race([
+      exited.then(() => 'exited'),
+      fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0),
+    ]);
+    if (status === 'exited') {
+      throw new Error(`${name} exited during start-up:\n${output.join('\n')}`);
+    }
+    if (status === 200) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not answer GET /health with 200 within 90 s:\n${output.join('\n')}`);
+    }
+    await sleep(250);
+  }
+  return {
+    name,
+    pid: child.pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function serviceArgs(profileName) {
+  const args = [];
+  if (profileName) {
+    args.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}`, '-r', path.join(__dirname, 'profile-exit.js'));
+  }
+  args.push(SERVICE_MAIN);
+  return args;
+}
+
+/** BENCH_SERVICE_ENV="A=1,B=2": extra environment for the service only (feature switches of an experiment). */
+function extraServiceEnv() {
+  const env = {};
+  for (const pair of (process.env.BENCH_SERVICE_ENV || '').split(',').filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`BENCH_SERVICE_ENV: expected KEY=VALUE pairs, got "${pair}"`);
+    env[pair.slice(0, at).trim()] = pair.slice(at + 1);
+  }
+  return env;
+}
+
+function startService(profileName) {
+  return startServer('service', serviceArgs(profileName), {
+    AUTH_JWT_SECRET: secret,
+    INTERNAL_API_TOKEN: internalToken,
+    LOG_LEVEL: 'warn',
+    ...extraServiceEnv(),
+  });
+}
+
+function startBare(profileName) {
+  const args = [];
+  if (profileName) {
+    args.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}`);
+  }
+  args.push(path.join(__dirname, 'bare-server.js'));
+  return startServer('bare', args, { BARE_STATEMENTS: settings.bareStatements });
+}
+
+// ---------------------------------------------------------------- CPU accounting (Linux /proc)
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** utime + stime of a process in ms, or null when /proc is not there. */
+function processCpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * pid -> CPU ms of the PostgreSQL processes working for this benchmark: the backends connected to the bench
+ * database and the shared background processes (WAL writer, checkpointer...). Other databases' backends (other
+ * people's tests on the same server) are left out, and so count as "other processes".
+ */
+async function postgresCpuMs(db) {
+  if (!fs.existsSync('/proc/self/stat')) return null;
+  const { rows } = await db.query(
+    'SELECT pid FROM pg_stat_activity WHERE (datname = $1 OR datname IS NULL) AND pid <> pg_backend_pid()',
+    [settings.database],
+  );
+  const byPid = new Map();
+  for (const { pid } of rows) {
+    const ms = processCpuMs(pid);
+    if (ms !== null) byPid.set(pid, ms);
+  }
+  return byPid;
+}
+
+/** CPU spent between two snapshots by the processes alive at the second (backends come and go with pool idle timeouts). */
+function postgresDelta(before, after) {
+  if (!before || !after) return null;
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+
+/** Machine-wide CPU ms from /proc/stat: user+system (what processes are charged), irq+softirq, steal, total. */
+function machineCpuMs() {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map((x) => Number(x) || 0);
+    const total = user + nice + system + idle + iowait + irq + softirq + steal;
+    return {
+      processes: (user + nice + system) * TICK_MS,
+      irq: (irq + softirq) * TICK_MS,
+      steal: steal * TICK_MS,
+      busy: (total - idle - iowait) * TICK_MS,
+      total: total * TICK_MS,
+    };
+  } catch {
+    return null;
+  }
+}
+
+async function cpuSnapshot(server, db) {
+  const postgres = await postgresCpuMs(db);
+  const self = process.cpuUsage();
+  return {
+    server: processCpuMs(server.pid),
+    postgres,
+    loadgen: (self.user + self.system) / 1000,
+    machine: machineCpuMs(),
+  };
+}
+
+/**
+ * CPU µs per request of the server, PostgreSQL and this process (autocannon); machine busy %, and the share of
+ * the machine used by anything else (other people's jobs on a shared box make a run unreliable).
+ */
+function cpuPerRequest(before, after, requests) {
+  const per = (ms) => (ms === null || requests === 0 ? null : (ms * 1000) / requests);
+  const server = before.server === null || after.server === null ? null : after.server - before.server;
+  const pg = postgresDelta(before.postgres, after.postgres);
+  const loadgen = after.loadgen - before.loadgen;
+  let machineBusy = null;
+  let otherLoad = null;
+  let steal = null;
+  if (before.machine && after.machine) {
+    const d = (key) => after.machine[key] - before.machine[key];
+    const total = d('total');
+    machineBusy = (100 * d('busy')) / total;
+    steal = (100 * d('steal')) / total;
+    // user+system time not charged to the server, PostgreSQL or autocannon: somebody else's jobs.
+    if (server !== null && pg !== null) otherLoad = Math.max(0, (100 * (d('processes') - server - pg - loadgen)) / total);
+  }
+  return { server: per(server), postgres: per(pg), loadgen: per(loadgen), machineBusy, otherLoad, steal };
+}
+
+// ---------------------------------------------------------------- database
+
+async function resetDatabase() {
+  if (!/bench/i.test(settings.database)) {
+    throw new Error(`Refusing to use database "${settings.database}": its name must contain "bench" (it is wiped)`);
+  }
+  if (!/^[a-z_][a-z0-9_]*$/i.test(settings.database)) throw new Error(`Bad database name "${settings.database}"`);
+  const admin = new Client({ connectionString: `${settings.pgServer}/postgres` });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [settings.database]);
+    if (rowCount === 0) {
+      await admin.query(`CREATE DATABASE "${settings.database}"`);
+      console.log(`created database ${settings.database}`);
+    }
+  } finally {
+    await admin.end();
+  }
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    await db.query('DROP SCHEMA IF EXISTS public CASCADE');
+    await db.query('CREATE SCHEMA public');
+  } finally {
+    await db.end();
+  }
+}
+
+const PREFERENCES = '{"language":"en","timezone":"UTC","notifications":{"email":true,"productNews":false,"interviewReminders":true}}';
+
+async function seed(db) {
+  const started = Date.now();
+  await db.query(
+    `INSERT INTO users (keycloak_id, email, full_name, preferences)
+     SELECT 'kc-' || i, 'u' || i || '@bench.test', 'Bench User ' || i, $2::jsonb
+     FROM generate_series(1, $1::int) AS i`,
+    [settings.users, PREFERENCES],
+  );
+  await db.query('VACUUM ANALYZE users');
+  await db.query('VACUUM ANALYZE outbox');
+  const { rows } = await db.query({ text: 'SELECT id FROM users WHERE deleted_at IS NULL', rowMode: 'array' });
+  console.log(`seeded ${settings.users} users in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return rows.map((row) => row[0]);
+}
+
+// ---------------------------------------------------------------- load
+
+async function adminToken() {
+  return new SignJWT({ realm_access: { roles: ['admin'] } })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject('bench-admin')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret));
+}
+
+let postCounter = 0;
+
+/** The same request bytes go to both servers: the bare one ignores the auth headers. */
+function requestsFor(kind, ids, token) {
+  if (kind === 'GET') {
+    return {
+      headers: { authorization: `Bearer ${token}` },
+      requests: [
+        {
+          method: 'GET',
+          setupRequest(request) {
+            request.path = `/api/v1/users/${ids[Math.floor(Math.random() * ids.length)]}`;
+            return request;
+          },
+        },
+      ],
+    };
+  }
+  return {
+    headers: { 'content-type': 'application/json', 'x-internal-token': internalToken },
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/v1/users',
+        setupRequest(request) {
+          const uniq = `${runId}-${++postCounter}`;
+          request.body = `{"keycloakId":"b-${uniq}","email":"b-${uniq}@bench.test","profile":{"fullName":"Bench User"}}`;
+          return request;
+        },
+      },
+    ],
+  };
+}
+
+function load(server, kind, ids, token, seconds) {
+  return autocannon({
+    url: server.url,
+    connections: settings.connections,
+    duration: seconds,
+    ...requestsFor(kind, ids, token),
+  });
+}
+
+/** One warm-up (discarded) and one measured autocannon run; records the CLOCK_MONOTONIC window. */
+async function measure(server, kind, ids, token, db, label) {
+  await db.query('CHECKPOINT'); // no checkpoint of the previous run's writes inside this one
+  let warmupBad = 0;
+  if (settings.warmup > 0) {
+    const warm = await load(server, kind, ids, token, settings.warmup);
+    warmupBad = warm.non2xx + warm.errors + warm.timeouts;
+  }
+  const before = await cpuSnapshot(server, db);
+  const fromUs = Number(process.hrtime.bigint() / 1000n);
+  const r = await load(server, kind, ids, token, settings.seconds);
+  const toUs = Number(process.hrtime.bigint() / 1000n);
+  const cpu = cpuPerRequest(before, await cpuSnapshot(server, db), r.requests.total);
+  const result = {
+    server: server.name,
+    kind,
+    rps: r['2xx'] / r.duration,
+    p99: r.latency.p99,
+    p50: r.latency.p50,
+    requests: r.requests.total,
+    bad: r.non2xx + r.errors + r.timeouts,
+    warmupBad,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats || {}).map(([code, s]) => [code, s.count])),
+    fromUs,
+    toUs,
+    cpu,
+  };
+  const flag = result.bad || warmupBad ? `  <-- ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, warm-up ${warmupBad} bad; status ${JSON.stringify(result.statusCodes)}` : '';
+  console.log(`  ${label.padEnd(9)} ${kind.padEnd(4)} ${server.name.padEnd(7)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${String(result.p50).padStart(4)} ms  p99 ${String(result.p99).padStart(4)} ms  CPU/req: server ${us(cpu.server)} µs, postgres ${us(cpu.postgres)} µs, autocannon ${us(cpu.loadgen)} µs; machine ${pct(cpu.machineBusy)} busy, ${pct(cpu.otherLoad)} other processes${cpu.steal > 1 ? `, ${pct(cpu.steal)} stolen` : ''}${flag}`);
+  if (cpu.otherLoad !== null && cpu.otherLoad > OTHER_LOAD_LIMIT) {
+    console.log(`            ^ other processes used ${cpu.otherLoad.toFixed(0)}% of the machine during this run: treat it with suspicion`);
+  }
+  return result;
+}
+
+/** One request of each kind to each server, answered as expected, before anything is measured. */
+async function sanityCheck(servers, ids, token) {
+  for (const server of servers) {
+    const get = await fetch(`${server.url}/api/v1/users/${ids[0]}`, { headers: { authorization: `Bearer ${token}` } });
+    const getBody = await get.text();
+    if (get.status !== 200) throw new Error(`${server.name}: GET answered ${get.status}: ${getBody}`);
+    const uniq = `${runId}-check-${server.name}`;
+    const post = await fetch(`${server.url}/api/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-internal-token': internalToken },
+      body: JSON.stringify({ keycloakId: `b-${uniq}`, email: `b-${uniq}@bench.test`, profile: { fullName: 'Bench User' } }),
+    });
+    const postBody = await post.text();
+    if (post.status !== 201) throw new Error(`${server.name}: POST answered ${post.status}: ${postBody}`);
+    console.log(`  ${server.name}: GET 200 (${getBody.length} B), POST 201 (${postBody.length} B)`);
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+const OTHER_LOAD_LIMIT = 15;
+
+function pct(value) {
+  return value === null || value === undefined ? '?%' : `${value.toFixed(0)}%`;
+}
+
+function us(value) {
+  return value === null || value === undefined ? '?' : value.toFixed(0).padStart(4);
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function printTable(results) {
+  const rows = [];
+  const verdicts = [];
+  for (const kind of ['GET', 'POST']) {
+    const endpoint = kind === 'GET' ? 'GET /api/v1/users/:id' : 'POST /api/v1/users';
+    const of = (name) => results.filter((r) => r.kind === kind && r.server === name);
+    const service = of('service');
+    const bare = of('bare');
+    if (service.length === 0 || bare.length === 0) continue;
+    // Each round's service and bare runs are minutes apart at most: pairing them cancels most machine drift.
+    const pairs = service.map((r, i) => r.rps / bare[i].rps).filter(Number.isFinite);
+    const ratio = median(pairs);
+    const ofMedians = median(service.map((r) => r.rps)) / median(bare.map((r) => r.rps));
+    const cpuRatio = median(service.map((r) => r.cpu.server ?? NaN)) / median(bare.map((r) => r.cpu.server ?? NaN));
+    const failed = [...service, ...bare].some((r) => r.bad > 0 || r.warmupBad > 0);
+    const verdict = failed ? 'INVALID' : ratio >= TARGETS[kind] ? 'PASS' : 'SHORT';
+    verdicts.push(`${kind} ${verdict}`);
+    for (const [name, list] of [['service', service], ['bare', bare]]) {
+      const first = name === 'service';
+      rows.push([
+        first ? endpoint : '',
+        name,
+        median(list.map((r) => r.rps)).toFixed(0),
+        list.map((r) => r.rps.toFixed(0)).join(' '),
+        median(list.map((r) => r.p99)).toFixed(0),
+        us(median(list.map((r) => r.cpu.server ?? NaN))).trim(),
+        us(median(list.map((r) => r.cpu.postgres ?? NaN))).trim(),
+        String(list.reduce((n, r) => n + r.bad + r.warmupBad, 0)),
+        first ? ratio.toFixed(2) : '',
+        first ? pairs.map((x) => x.toFixed(2)).join(' ') : '',
+        first ? ofMedians.toFixed(2) : '',
+        first ? (Number.isFinite(cpuRatio) ? `${cpuRatio.toFixed(2)}x` : '?') : '',
+        first ? `>= ${TARGETS[kind]}` : '',
+        first ? verdict : '',
+      ]);
+    }
+  }
+  const header = [
+    'endpoint', 'server', 'median rps', 'rps per round', 'p99 ms', 'node CPU µs/req', 'pg CPU µs/req', 'non-2xx+err',
+    'rps ratio svc/bare', 'per round', 'of medians', 'node CPU svc/bare', 'target', 'result',
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  return verdicts;
+}
+
+/** True when other jobs used more than OTHER_LOAD_LIMIT% of the machine in some measured run. */
+function reportOtherLoad(results) {
+  const loads = results.map((r) => r.cpu.otherLoad).filter((x) => x !== null);
+  if (loads.length === 0) return false;
+  const max = Math.max(...loads);
+  console.log(
+    `CPU used by other processes (other jobs on the machine) during measured runs: median ${median(loads).toFixed(0)}%, max ${max.toFixed(0)}%` +
+      (max > OTHER_LOAD_LIMIT ? ` -- above ${OTHER_LOAD_LIMIT}%: the machine was shared, rerun when it is quiet if the ratios matter` : ''),
+  );
+  return max > OTHER_LOAD_LIMIT;
+}
+
+function warnIfInvalid(results) {
+  const bad = results.filter((r) => r.bad > 0 || r.warmupBad > 0);
+  if (bad.length === 0) return;
+  const banner = '!'.repeat(78);
+  console.log(`\n${banner}\n!!! INVALID RUN: requests failed (non-2xx, socket errors or timeouts) — do not use these numbers\n${banner}`);
+  for (const r of bad) {
+    console.log(`!!! ${r.kind} ${r.server}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts (warm-up: ${r.warmupBad}); status codes ${JSON.stringify(r.statusCodes)}`);
+  }
+  console.log(banner);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const cpus = os.cpus();
+  console.log('HTTP benchmark: user-service vs bare Fastify + pg');
+  console.log(`date ${new Date().toISOString()}  node ${process.version}  ${cpus.length} CPUs (${cpus[0]?.model?.trim()})  ${os.platform()} ${os.release()}`);
+  console.log(
+    `database ${settings.database}, ${settings.users} users, ${settings.connections} connections, ` +
+      `${settings.seconds} s per run after ${settings.warmup} s warm-up, ${settings.profile ? '1 profiled round' : `${settings.rounds} rounds`}, ` +
+      `pg pool ${settings.poolSize}, bare statements: ${settings.bareStatements}`,
+  );
+  console.log(
+    'baseline: bench/http/bare-server.js does the same SQL (GET: same SELECT, same columns, deleted_at IS NULL;\n' +
+      '  POST: BEGIN, INSERT users, INSERT outbox, COMMIT) with NO auth, NO validation, NO domain model.\n' +
+      `  autocannon runs in this process on the same ${cpus.length} CPUs as the servers and PostgreSQL: compare ratios, not absolute rps.\n`,
+  );
+  if (!fs.existsSync(SERVICE_MAIN)) throw new Error(`${SERVICE_MAIN} is missing: run \`npm run build\``);
+  if (process.env.BENCH_SERVICE_MAIN) console.log(`service entry: ${SERVICE_MAIN}`);
+  if (process.env.BENCH_SERVICE_ENV) console.log(`extra service environment: ${process.env.BENCH_SERVICE_ENV}`);
+
+  await resetDatabase();
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    let service = await startService(); // runs the migrations
+    const ids = await seed(db);
+    const token = await adminToken();
+
+    if (!settings.profile) {
+      const bare = await startBare();
+      console.log(`service on ${service.url}, bare on ${bare.url}`);
+      await sanityCheck([service, bare], ids, token);
+      const results = [];
+      for (let round = 1; round <= settings.rounds; round++) {
+        const order = round % 2 === 1 ? [service, bare] : [bare, service];
+        for (const kind of ['GET', 'POST']) {
+          for (const server of order) results.push(await measure(server, kind, ids, token, db, `round ${round}`));
+        }
+      }
+      await service.stop();
+      await bare.stop();
+      console.log('');
+      const verdicts = printTable(results);
+      const shared = results.some((r) => r.cpu.otherLoad !== null && r.cpu.otherLoad > OTHER_LOAD_LIMIT);
+      console.log(
+        `\ntargets (informational): GET ratio >= ${TARGETS.GET}, POST ratio >= ${TARGETS.POST}: ${verdicts.join(', ')}` +
+          (shared ? '  (UNRELIABLE: other jobs loaded the machine, see below; the node CPU column still holds)' : ''),
+      );
+      console.log(
+        'rps ratio = median over rounds of (service rps / bare rps of the same round); "of medians" = median service rps /\n' +
+          'median bare rps. p99 and CPU columns: medians over rounds. node CPU = utime+stime of the server process per\n' +
+          'request; pg CPU = the bench database\'s backends + WAL writer/checkpointer etc. per request. The CPU columns move\n' +
+          'far less than rps from minute to minute.',
+      );
+      reportOtherLoad(results);
+      warnIfInvalid(results);
+      return;
+    }
+
+    // --profile: one GET and one POST round, each against fresh processes under --cpu-prof.
+    await service.stop();
+    fs.mkdirSync(PROFILE_DIR, { recursive: true });
+    const results = [];
+    const reports = [];
+    for (const kind of ['GET', 'POST']) {
+      const stamp = `${runId}-${kind.toLowerCase()}`;
+      const serviceFile = `service-${stamp}.cpuprofile`;
+      const bareFile = `bare-${stamp}.cpuprofile`;
+      service = await startService(serviceFile);
+      const bare = await startBare(bareFile);
+      if (kind === 'GET') await sanityCheck([service, bare], ids, token);
+      const s = await measure(service, kind, ids, token, db, 'profiled');
+      const b = await measure(bare, kind, ids, token, db, 'profiled');
+      results.push(s, b);
+      await service.stop();
+      await bare.stop();
+      reports.push({ kind, result: s, file: path.join(PROFILE_DIR, serviceFile), top: 25, inclusive: 20 });
+      reports.push({ kind, result: b, file: path.join(PROFILE_DIR, bareFile), top: 12, inclusive: 0 });
+    }
+    console.log('\n(profiled numbers: the profiler itself costs CPU, so the table is indicative only)');
+    printTable(results);
+    reportOtherLoad(results);
+    warnIfInvalid(results);
+    for (const { kind, result, file, top, inclusive } of reports) {
+      console.log(`\n=== ${kind} ${result.server} CPU profile (measured window only) ===`);
+      if (!fs.existsSync(file)) {
+        console.log(`  missing ${file}`);
+        continue;
+      }
+      console.log(summarize(file, { top, inclusive, inclusivePackages: 'service|nestjs|class-', fromUs: result.fromUs, toUs: result.toUs, requests: result.requests }).text);
+      console.log(
+        `  more: node bench/http/profile-top.js ${path.relative(ROOT, file)} --from-us ${result.fromUs} --to-us ${result.toUs} ` +
+          `--requests ${result.requests} --top 40 --inclusive 80`,
+      );
+    }
+    console.log(`\nprofiles: ${path.relative(ROOT, PROFILE_DIR)}/*-${runId}-*.cpuprofile (open in Chrome DevTools or speedscope)`);
+  } finally {
+    await db.end().catch(() => {});
+    killAll('SIGTERM');
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(`\nbench failed: ${settings.verbose ? error.stack : error.message || error}`);
+    killAll('SIGTERM');
+    process.exit(1);
+  },
+);
