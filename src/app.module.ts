@@ -8,6 +8,7 @@ import { TokenVerifier } from './common/token-verifier';
 import { BodyValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
 import { dataSourceOptions, EmbeddedDatabase } from './config/database';
+import { MessagingModule } from './messaging/messaging.module';
 import { HealthController } from './observability/health.controller';
 import { UsersModule } from './users/users.module';
 
@@ -22,6 +23,7 @@ export class AppModule {
         TypeOrmModule.forRoot(dataSourceOptions(config, embedded)),
         CqrsModule.forRoot(),
         UsersModule,
+        MessagingModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config/config';
 import { EmbeddedDatabase } from '../src/config/database';
 import { call, startApp, TEST_SECRET, tokenFor } from './support/app';
+import { startKafkaBroker } from './support/kafka-broker';
+import { FAST_KAFKA_ENV, KafkaCollector, until } from './support/kafka-collector';
 
 /** The zero-setup mode: no DATABASE_URL, PGlite under DATA_DIR, same migrations. */
 describe('embedded database (PGlite)', () => {
@@ -14,7 +16,8 @@ describe('embedded database (PGlite)', () => {
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  const embeddedConfig = () => loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, AUTH_JWT_SECRET: TEST_SECRET });
+  const embeddedConfig = (env: Record<string, string> = {}) =>
+    loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, AUTH_JWT_SECRET: TEST_SECRET, ...env });
 
   it('serves the API, keeps data across restarts and writes the outbox in the same transaction', async () => {
     const token = await tokenFor('kc-embedded');
@@ -53,6 +56,28 @@ describe('embedded database (PGlite)', () => {
       await second.close();
     }
   });
+
+  it('relays the outbox to Kafka, woken by PGlite notifications', async () => {
+    const broker = await startKafkaBroker();
+    const collector = await KafkaCollector.start(broker.brokers);
+    const api = await startApp(embeddedConfig({ KAFKA_BROKERS: broker.brokers.join(','), ...FAST_KAFKA_ENV, OUTBOX_POLL_INTERVAL_MS: '60000' }));
+    try {
+      const token = await tokenFor('kc-embedded-relay');
+      const created = await call(api.url, 'POST', '/api/v1/users', {
+        token,
+        body: { keycloakId: 'kc-embedded-relay', email: 'relay@example.com', profile: { fullName: 'Re Lay' } },
+      });
+      const pending = async () => (await call(api.url, 'GET', '/health')).body.outbox.pending;
+      // The poll is a minute away: only the trigger's notification can wake the relay this soon.
+      await until(async () => (await pending()) === 0, 5000, 'the outbox to drain');
+      const [message] = await collector.waitFor([created.body.id], 1);
+      expect(message).toMatchObject({ topic: 'user.created', key: created.body.id, headers: { ce_type: 'user.created' } });
+    } finally {
+      await api.close();
+      await collector.stop();
+      await broker.stop();
+    }
+  }, 60_000);
 
   it('refuses a data directory held by another live process, and takes over one left by a dead process', async () => {
     const holder = spawn('sleep', ['30']);

@@ -51,4 +51,12 @@ describe('loadConfig', () => {
   it('splits Kafka brokers', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9092,' }).kafka.brokers).toEqual(['a:9092', 'b:9092']);
   });
+
+  it('reads the outbox relay settings', () => {
+    expect(loadConfig({}).outbox).toEqual({ pollIntervalMs: 1000, batchSize: 500, backoffMaxMs: 10_000, retentionHours: 72 });
+    expect(problems({ OUTBOX_POLL_INTERVAL_MS: '0', OUTBOX_RETENTION_HOURS: 'soon' })).toEqual([
+      'OUTBOX_POLL_INTERVAL_MS must be a whole number from 10 to 3600000 (got "0")',
+      'OUTBOX_RETENTION_HOURS must be a whole number from 1 to 8760 (got "soon")',
+    ]);
+  });
 });

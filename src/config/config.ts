@@ -35,6 +35,12 @@ export abstract class AppConfig {
     retryMaxMs: number;
     retries: number;
   };
+  outbox!: {
+    pollIntervalMs: number;
+    batchSize: number;
+    backoffMaxMs: number;
+    retentionHours: number;
+  };
   minio!: {
     endPoint: string | null;
     port: number;
@@ -111,6 +117,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       retryInitialMs: read.int('KAFKA_RETRY_INITIAL_MS', 300, 1, 60_000),
       retryMaxMs: read.int('KAFKA_RETRY_MAX_MS', 30_000, 1, 600_000),
       retries: read.int('KAFKA_RETRIES', 8, 0, 100),
+    },
+    outbox: {
+      pollIntervalMs: read.int('OUTBOX_POLL_INTERVAL_MS', 1000, 10, 3_600_000),
+      batchSize: read.int('OUTBOX_BATCH_SIZE', 500, 1, 10_000),
+      backoffMaxMs: read.int('OUTBOX_BACKOFF_MAX_MS', 10_000, 10, 600_000),
+      retentionHours: read.int('OUTBOX_RETENTION_HOURS', 72, 1, 24 * 365),
     },
     minio: {
       endPoint: read.string('MINIO_ENDPOINT'),

@@ -2,6 +2,7 @@ import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
 import { AppConfig } from '../config/config';
+import { OutboxRelay } from '../messaging/outbox-relay';
 
 @Public()
 @Controller('health')
@@ -9,18 +10,18 @@ export class HealthController {
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    private readonly relay: OutboxRelay,
   ) {}
 
   @Get()
   async health() {
     const database = await this.databaseStatus();
+    const events = await this.relay.status();
     return {
       status: database.status === 'connected' ? 'ok' : 'error',
       timestamp: new Date().toISOString(),
       database,
-      kafka: this.config.kafka.brokers.length
-        ? { status: 'configured', broker: this.config.kafka.brokers.join(',') }
-        : { status: 'disabled', broker: null, note: 'KAFKA_BROKERS is not set: events wait in the outbox' },
+      ...events,
     };
   }
 

@@ -1,0 +1,192 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { AppConfig } from '../config/config';
+import { EmbeddedDatabase } from '../config/database';
+import { EventPublisher } from './event-publisher';
+import { OutboxListener } from './outbox-listener';
+import { OutboxRow, toOutgoingMessage } from './outbox-message';
+
+/** Any constant shared by every instance: the key of the advisory lock that makes one relay drain at a time. */
+const RELAY_LOCK = 7_406_211_001;
+const BACKOFF_INITIAL_MS = 100;
+const RETENTION_EVERY_MS = 10 * 60_000;
+const SHUTDOWN_WAIT_MS = 10_000;
+
+export interface RelayStatus {
+  kafka: { status: 'connected' | 'unreachable' | 'disabled'; broker: string | null };
+  outbox: { pending: number | null };
+}
+
+/**
+ * Publishes outbox rows to Kafka in id order and marks them published in the transaction that
+ * selected them, so a crash between the two only re-sends (at-least-once; consumers dedupe by ce_id).
+ *
+ * Per-user order across instances: a relay drains only while holding a transaction-level advisory
+ * lock; the others skip the round and wait for the next wake-up. FOR UPDATE SKIP LOCKED alone would
+ * let two relays take consecutive batches and publish one user's events concurrently, out of order.
+ * Id order is each user's commit order because a command holds the user's row lock while it writes.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly enabled: boolean;
+  private listener: OutboxListener | null = null;
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  private wanted = false;
+  private signal: (() => void) | null = null;
+  private producerReady = false;
+  /** As of the last attempt to reach Kafka. */
+  private reachable = false;
+  private failures = 0;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private runner: QueryRunner | null = null;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly publisher: EventPublisher,
+    private readonly config: AppConfig,
+    /** null unless the database is the embedded PGlite (AppModule provides it that way). */
+    private readonly embedded: EmbeddedDatabase,
+  ) {
+    this.enabled = config.kafka.brokers.length > 0;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.enabled) return;
+    this.listener = new OutboxListener(this.config.databaseUrl, this.embedded, () => this.wake());
+    await this.listener.start();
+    this.loop = this.run();
+    this.retentionTimer = setInterval(() => void this.deleteExpired().catch((e) => this.logger.warn(`Outbox retention: ${e}`)), RETENTION_EVERY_MS);
+  }
+
+  /** Runs before TypeORM closes its pool in its own onApplicationShutdown: the batch in hand still commits. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.loop) return;
+    this.stopping = true;
+    clearInterval(this.retentionTimer);
+    this.wake();
+    await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref())]);
+    await this.listener?.close();
+    await this.runner?.release().catch(() => undefined);
+    await this.publisher.disconnect().catch(() => undefined);
+  }
+
+  wake(): void {
+    this.wanted = true;
+    this.signal?.();
+  }
+
+  /** For /health: Kafka as of the last attempt to reach it, and events not yet published (null if the database is down). */
+  async status(): Promise<RelayStatus> {
+    const pending = await this.dataSource
+      .query(`SELECT count(*)::int AS pending FROM outbox WHERE published_at IS NULL`)
+      .then(([row]) => row.pending as number, () => null);
+    const broker = this.enabled ? this.config.kafka.brokers.join(',') : null;
+    const status = !this.enabled ? 'disabled' : this.reachable ? 'connected' : 'unreachable';
+    return { kafka: { status, broker }, outbox: { pending } };
+  }
+
+  /** Deletes published rows older than OUTBOX_RETENTION_HOURS, a batch at a time so no statement holds many locks. */
+  async deleteExpired(batchSize = 5000): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const [, count] = await this.dataSource.query(
+        `DELETE FROM outbox WHERE id IN (
+           SELECT id FROM outbox WHERE published_at < now() - make_interval(hours => $1) ORDER BY id LIMIT $2)`,
+        [this.config.outbox.retentionHours, batchSize],
+      );
+      deleted += count;
+      if (count < batchSize) return deleted;
+    }
+  }
+
+  private async run(): Promise<void> {
+    await this.deleteExpired().catch((e) => this.logger.warn(`Outbox retention: ${e}`));
+    while (!this.stopping) {
+      this.wanted = false;
+      try {
+        await this.drain();
+      } catch (error) {
+        this.failed(error as Error);
+        await this.sleep(Math.min(BACKOFF_INITIAL_MS * 2 ** (this.failures - 1), this.config.outbox.backoffMaxMs), false);
+        continue;
+      }
+      if (!this.wanted) await this.sleep(this.config.outbox.pollIntervalMs, true);
+    }
+  }
+
+  /** Publishes batches until one comes back short (a wake-up during the drain makes run() look again). */
+  private async drain(): Promise<void> {
+    if (!this.producerReady) {
+      await this.publisher.connect();
+      this.producerReady = true;
+      this.succeeded();
+    }
+    while (!this.stopping && (await this.publishBatch()) === this.config.outbox.batchSize);
+  }
+
+  private publishBatch(): Promise<number> {
+    return this.transaction(async (manager) => {
+      const [{ locked }] = await manager.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [RELAY_LOCK]);
+      if (!locked) return 0;
+      const rows: OutboxRow[] = await manager.query(
+        `SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.config.outbox.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      await this.publisher.publish(rows.map(toOutgoingMessage));
+      await manager.query(`UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      this.succeeded();
+      return rows.length;
+    });
+  }
+
+  /**
+   * On PostgreSQL the relay keeps one pooled connection for itself: under load, waiting in the pool's
+   * queue behind hundreds of requests made each batch wait ~0.5 s. PGlite has a single connection to share.
+   */
+  private async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.embedded) return this.dataSource.transaction(work);
+    this.runner ??= this.dataSource.createQueryRunner();
+    try {
+      return await this.runner.manager.transaction(work);
+    } catch (error) {
+      // The connection may be what broke: take a fresh one next time.
+      await this.runner.release().catch(() => undefined);
+      this.runner = null;
+      throw error;
+    }
+  }
+
+  private succeeded(): void {
+    if (this.failures > 0) this.logger.log(`Publishing to Kafka again after ${this.failures} failed attempts`);
+    this.failures = 0;
+    this.reachable = true;
+  }
+
+  /** The first failure is logged with its cause, then one line per 10 attempts, not one per retry. */
+  private failed(error: Error): void {
+    this.failures++;
+    this.reachable = false;
+    if (this.failures === 1) this.logger.warn(`Outbox relay cannot publish, retrying with back-off: ${error.message}`);
+    else if (this.failures % 10 === 0) this.logger.warn(`Outbox relay still failing after ${this.failures} attempts: ${error.message}`);
+  }
+
+  /** Waits for the delay, or for a wake-up when `wakeable`; shutdown always ends the wait. */
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.signal = null;
+        resolve();
+      }
+      this.signal = () => {
+        if (wakeable || this.stopping) done();
+      };
+    });
+  }
+}
