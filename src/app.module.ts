@@ -9,6 +9,7 @@ import { BodyValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
 import { dataSourceOptions, EmbeddedDatabase } from './config/database';
 import { HealthController } from './observability/health.controller';
+import { StatsEventsModule } from './users/events/stats-events.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -22,6 +23,7 @@ export class AppModule {
         TypeOrmModule.forRoot(dataSourceOptions(config, embedded)),
         CqrsModule.forRoot(),
         UsersModule,
+        StatsEventsModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -1,7 +1,8 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
 import { AppConfig } from '../config/config';
+import { EventConsumer } from '../messaging/event-consumer';
 
 @Public()
 @Controller('health')
@@ -9,6 +10,7 @@ export class HealthController {
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    @Optional() private readonly consumer: EventConsumer | null,
   ) {}
 
   @Get()
@@ -19,8 +21,13 @@ export class HealthController {
       timestamp: new Date().toISOString(),
       database,
       kafka: this.config.kafka.brokers.length
-        ? { status: 'configured', broker: this.config.kafka.brokers.join(',') }
-        : { status: 'disabled', broker: null, note: 'KAFKA_BROKERS is not set: events wait in the outbox' },
+        ? { status: 'configured', broker: this.config.kafka.brokers.join(','), consumer: this.consumer?.status ?? 'stopped' }
+        : {
+            status: 'disabled',
+            broker: null,
+            consumer: 'disabled',
+            note: 'KAFKA_BROKERS is not set: events wait in the outbox and no events are consumed',
+          },
     };
   }
 
