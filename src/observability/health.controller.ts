@@ -1,4 +1,4 @@
-import { Controller, Get, Optional, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
 import { AppConfig } from '../config/config';
@@ -10,7 +10,7 @@ export class HealthController {
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
-    @Optional() private readonly consumer: EventConsumer | null,
+    @Optional() @Inject(EventConsumer) private readonly consumer: EventConsumer | null,
   ) {}
 
   @Get()

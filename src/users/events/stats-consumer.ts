@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { EventConsumer } from '../../messaging/event-consumer';
 import { EventPublisher } from '../../messaging/event-publisher';
 import { StatsProjector } from './stats-projector';
@@ -11,8 +11,9 @@ export class StatsConsumer implements OnApplicationBootstrap, BeforeApplicationS
 
   constructor(
     private readonly projector: StatsProjector,
-    @Optional() private readonly consumer: EventConsumer | null,
-    @Optional() private readonly deadLetters: EventPublisher | null,
+    // Explicit tokens: a `T | null` parameter type is emitted as Object, which Nest cannot resolve.
+    @Optional() @Inject(EventConsumer) private readonly consumer: EventConsumer | null,
+    @Optional() @Inject(EventPublisher) private readonly deadLetters: EventPublisher | null,
   ) {}
 
   /** Not awaited: joining a consumer group takes seconds and must not hold up the HTTP API. */
@@ -35,9 +36,9 @@ export class StatsConsumer implements OnApplicationBootstrap, BeforeApplicationS
     await this.deadLetters?.connect();
     await consumer.start(async (batch) => {
       const { applied, duplicates, deadLetters } = await this.projector.project(batch);
-      if (duplicates > 0 || deadLetters > 0) {
-        this.logger.warn(`${batch[0].topic}/${batch[0].partition}: applied ${applied}, ${duplicates} duplicates, ${deadLetters} dead letters`);
-      }
+      const summary = `${batch[0].topic}/${batch[0].partition}: applied ${applied}, ${duplicates} duplicates, ${deadLetters} dead letters`;
+      if (deadLetters > 0) this.logger.warn(summary);
+      else this.logger.debug(summary);
     });
     this.logger.log('Consuming interview, candidate and media events');
   }
