@@ -27,6 +27,11 @@ describe('stats and quota API', () => {
       [id],
     )).map((row) => row.payload.data);
 
+  it('says in /health that nothing is consumed without KAFKA_BROKERS', async () => {
+    const res = await call(api.url, 'GET', '/health');
+    expect(res.body.kafka).toMatchObject({ status: 'disabled', consumer: 'disabled' });
+  });
+
   it('shows the stats with a formatted size to the owner, admins and services, not to others', async () => {
     const { id, token } = await createUser();
     await sql('UPDATE users SET storage_used = $2, interviews_created = 3, interviews_active = 2, candidates_total = 7 WHERE id = $1', [

@@ -1,17 +1,17 @@
-import { EntityManager, In, IsNull } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { User } from '../domain/user';
+import { COLUMNS } from './pg-user.reader';
 import { writeOutbox } from './typeorm-user.repository';
-import { toState } from './user.mapper';
-import { UserEntity } from './user.entity';
+import { toState, UserRecord } from './user.mapper';
 
 /** Live users among `ids`, locked FOR UPDATE in id order (the same order everywhere: no deadlocks). */
 export async function lockUsers(manager: EntityManager, ids: string[]): Promise<Map<string, User>> {
   if (ids.length === 0) return new Map();
-  const rows = await manager.find(UserEntity, {
-    where: { id: In(ids), deletedAt: IsNull() },
-    order: { id: 'ASC' },
-    lock: { mode: 'pessimistic_write' },
-  });
+  // Plain SQL: TypeORM's find builds and hydrates at a cost that shows in the consumer's throughput.
+  const rows: UserRecord[] = await manager.query(
+    `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL ORDER BY id FOR UPDATE`,
+    [ids],
+  );
   return new Map(rows.map((row) => [row.id, User.restore(toState(row))]));
 }
 
