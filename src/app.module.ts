@@ -10,6 +10,7 @@ import { AppConfig } from './config/config';
 import { dataSourceOptions, EmbeddedDatabase } from './config/database';
 import { MessagingModule } from './messaging/messaging.module';
 import { HealthController } from './observability/health.controller';
+import { StatsEventsModule } from './users/events/stats-events.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -24,6 +25,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         UsersModule,
         MessagingModule,
+        StatsEventsModule,
       ],
       controllers: [HealthController],
       providers: [

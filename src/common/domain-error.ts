@@ -45,3 +45,9 @@ export class VersionMismatch extends DomainError {
     super('VERSION_MISMATCH', `The resource has changed (current version ${current}); reload it and retry`);
   }
 }
+
+export class IdempotencyKeyReused extends DomainError {
+  constructor() {
+    super('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for another user or endpoint; send a new key');
+  }
+}

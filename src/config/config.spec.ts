@@ -48,6 +48,17 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('checks the consumer timings', () => {
+    expect(loadConfig({}).kafka.consumer).toMatchObject({ sessionTimeoutMs: 30000, heartbeatIntervalMs: 3000, maxWaitMs: 5000 });
+    expect(problems({ KAFKA_SESSION_TIMEOUT_MS: '4000', KAFKA_HEARTBEAT_INTERVAL_MS: '5000' })).toEqual([
+      'KAFKA_HEARTBEAT_INTERVAL_MS must be lower than KAFKA_SESSION_TIMEOUT_MS (a third of it is usual)',
+    ]);
+    expect(problems({ KAFKA_MAX_WAIT_MS: 'soon', KAFKA_PARTITIONS_CONCURRENCY: '0' })).toEqual([
+      'KAFKA_MAX_WAIT_MS must be a whole number from 10 to 60000 (got "soon")',
+      'KAFKA_PARTITIONS_CONCURRENCY must be a whole number from 1 to 64 (got "0")',
+    ]);
+  });
+
   it('splits Kafka brokers', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9092,' }).kafka.brokers).toEqual(['a:9092', 'b:9092']);
   });

@@ -5,6 +5,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { DataSourceOptions } from 'typeorm';
 import { CreateUserSchema1763700000000 } from '../../migrations/1763700000000-CreateUserSchema';
 import { NotifyOutboxInserts1763800000000 } from '../../migrations/1763800000000-NotifyOutboxInserts';
+import { CreateIdempotencyKeys1763900000000 } from '../../migrations/1763900000000-CreateIdempotencyKeys';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { ProcessedEventEntity } from '../messaging/processed-event.entity';
 import { UserEntity } from '../users/persistence/user.entity';
@@ -12,7 +13,11 @@ import { AppConfig } from './config';
 
 export const ENTITIES = [UserEntity, OutboxEntity, ProcessedEventEntity];
 // Listed, not globbed, so tests, the CLI and the compiled service load the same set.
-export const MIGRATIONS = [CreateUserSchema1763700000000, NotifyOutboxInserts1763800000000];
+export const MIGRATIONS = [
+  CreateUserSchema1763700000000,
+  NotifyOutboxInserts1763800000000,
+  CreateIdempotencyKeys1763900000000,
+];
 
 /** The in-process PostgreSQL used when no DATABASE_URL is given. */
 export class EmbeddedDatabase {

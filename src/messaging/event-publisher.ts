@@ -1,8 +1,9 @@
 /** A message for the broker: key orders a user's events, headers carry CloudEvents attributes. */
 export interface OutgoingMessage {
   topic: string;
-  key: string | null;
-  value: string;
+  key: string | Buffer | null;
+  /** A Buffer passes bytes on untouched (dead letters keep the original message). */
+  value: string | Buffer | null;
   headers: Record<string, string>;
 }
 

@@ -1,8 +1,9 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
 import { AppConfig } from '../config/config';
 import { OutboxRelay } from '../messaging/outbox-relay';
+import { EventConsumer } from '../messaging/event-consumer';
 
 @Public()
 @Controller('health')
@@ -11,6 +12,7 @@ export class HealthController {
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly relay: OutboxRelay,
+    @Optional() @Inject(EventConsumer) private readonly consumer: EventConsumer | null,
   ) {}
 
   @Get()
@@ -21,7 +23,8 @@ export class HealthController {
       status: database.status === 'connected' ? 'ok' : 'error',
       timestamp: new Date().toISOString(),
       database,
-      ...events,
+      kafka: { ...events.kafka, consumer: this.consumer?.status ?? 'disabled' },
+      outbox: events.outbox,
     };
   }
 

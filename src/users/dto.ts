@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsDefined, IsObject, IsOptional, IsString, ValidateIf, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsInt, IsObject, IsOptional, IsString, ValidateIf, ValidateNested } from 'class-validator';
 
 // Shapes only: types, nesting, no unknown fields. Lengths and formats are checked by the domain.
 
@@ -40,4 +40,11 @@ export class UpdatePreferencesDto {
   @IsOptional() @IsString() language?: string;
   @IsOptional() @IsString() timezone?: string;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => NotificationsPatchDto) notifications?: NotificationsPatchDto;
+}
+
+/** Both limits at once, as a plan defines them; ranges are the domain's (Quota.create). */
+export class SetQuotaDto {
+  @IsInt() maxInterviews: number;
+  /** Bytes. */
+  @IsInt() maxStorage: number;
 }

@@ -1,5 +1,7 @@
 import { PreferencesFields } from './domain/preferences';
 import { ProfileFields } from './domain/profile';
+import { QuotaUsage } from './domain/quota';
+import { formatBytes } from './domain/stats';
 import { UserState, UserStatus } from './domain/user';
 
 export interface UserView {
@@ -41,5 +43,45 @@ export function toUserView(state: UserState): UserView {
     version: state.version,
     createdAt: state.createdAt.toISOString(),
     updatedAt: state.updatedAt.toISOString(),
+  };
+}
+
+export interface StatsView {
+  interviewsCreated: number;
+  interviewsActive: number;
+  candidatesTotal: number;
+  storageUsed: number;
+  /** "1.5 GB" (binary multiples). */
+  storageUsedFormatted: string;
+}
+
+export interface QuotaView {
+  interviews: QuotaUsage;
+  storage: QuotaUsage & { usedFormatted: string; limitFormatted: string };
+  exceeded: boolean;
+}
+
+/** A view whose user version travels in the ETag header rather than in the body. */
+export interface Versioned<T> {
+  body: T;
+  version: number;
+}
+
+export function toStatsView({ stats }: Pick<UserState, 'stats'>): StatsView {
+  return {
+    interviewsCreated: stats.interviewsCreated,
+    interviewsActive: stats.interviewsActive,
+    candidatesTotal: stats.candidatesTotal,
+    storageUsed: Number(stats.storageUsed),
+    storageUsedFormatted: formatBytes(stats.storageUsed),
+  };
+}
+
+/** Interviews "used" means active ones: closing an interview frees its slot. */
+export function toQuotaView({ stats, quota }: Pick<UserState, 'stats' | 'quota'>): QuotaView {
+  return {
+    interviews: quota.interviews(stats),
+    storage: { ...quota.storage(stats), usedFormatted: formatBytes(stats.storageUsed), limitFormatted: formatBytes(quota.maxStorage) },
+    exceeded: quota.exceeded(stats),
   };
 }

@@ -11,10 +11,15 @@ import { UserReader, UserRepository } from './persistence/user.repository';
 import { GetPreferencesHandler } from './queries/get-preferences';
 import { GetUserHandler } from './queries/get-user';
 import { UsersController } from './users.controller';
+import { IncrementInterviewsHandler } from './commands/increment-interviews';
+import { SetQuotaHandler } from './commands/set-quota';
+import { GetQuotaHandler } from './queries/get-quota';
+import { GetStatsHandler } from './queries/get-stats';
+import { UsageController } from './usage.controller';
 
 @Module({
   imports: [CqrsModule],
-  controllers: [UsersController],
+  controllers: [UsersController, UsageController],
   providers: [
     { provide: UserRepository, useClass: TypeOrmUserRepository },
     { provide: UserReader, useClass: PgUserReader },
@@ -25,6 +30,10 @@ import { UsersController } from './users.controller';
     UpdatePreferencesHandler,
     GetUserHandler,
     GetPreferencesHandler,
+    IncrementInterviewsHandler,
+    SetQuotaHandler,
+    GetStatsHandler,
+    GetQuotaHandler,
   ],
   exports: [UserRepository, UserReader],
 })

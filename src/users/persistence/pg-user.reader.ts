@@ -5,7 +5,7 @@ import { UserState } from '../domain/user';
 import { toState, UserRecord } from './user.mapper';
 import { UserReader } from './user.repository';
 
-const COLUMNS = `id, keycloak_id AS "keycloakId", email, status, full_name AS "fullName", company_name AS "companyName",
+export const COLUMNS = `id, keycloak_id AS "keycloakId", email, status, full_name AS "fullName", company_name AS "companyName",
   phone, bio, avatar_url AS "avatarUrl", interviews_created AS "interviewsCreated",
   interviews_active AS "interviewsActive", candidates_total AS "candidatesTotal", storage_used AS "storageUsed",
   max_interviews AS "maxInterviews", max_storage AS "maxStorage", preferences, version,

@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { IdempotencyKeyReused } from '../../common/domain-error';
 import { OutboxEntity } from '../../messaging/outbox.entity';
 import { EmailTaken, KeycloakIdTaken, UserNotFound } from '../domain/errors';
 import { UserEvent } from '../domain/events';
 import { User } from '../domain/user';
 import { toEntity, toState } from './user.mapper';
 import { UserEntity } from './user.entity';
-import { UserRepository } from './user.repository';
+import { Remembered, UserRepository } from './user.repository';
 
 const CREATE_USER = `
   WITH new_user AS (
@@ -54,25 +55,58 @@ export class TypeOrmUserRepository extends UserRepository {
 
   async modify<T>(id: string, change: (user: User) => T | Promise<T>): Promise<{ user: User; result: T }> {
     return this.dataSource.transaction(async (manager) => {
-      const row = await manager.findOne(UserEntity, {
-        where: { id, deletedAt: IsNull() },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!row) throw new UserNotFound(id);
-      const user = User.restore(toState(row));
+      const user = await lockUser(manager, id);
       const result = await change(user);
-      if (user.changed) {
-        const events = user.pullEvents();
-        const { id: _, ...columns } = toEntity(user.snapshot());
-        await manager.update(UserEntity, { id }, columns);
-        await writeOutbox(manager, events);
-      }
+      await save(manager, user);
       return { user, result };
+    });
+  }
+
+  async modifyOnce<T>(
+    id: string,
+    { key, endpoint, status }: { key: string; endpoint: string; status: number },
+    change: (user: User) => T | Promise<T>,
+  ): Promise<Remembered<T>> {
+    return this.dataSource.transaction(async (manager) => {
+      // After the lock: a concurrent call with the same key has committed by now, and its row is visible.
+      const user = await lockUser(manager, id);
+      const [stored] = await manager.query(
+        'SELECT user_id, endpoint, status_code, response FROM idempotency_keys WHERE key = $1',
+        [key],
+      );
+      if (stored) {
+        if (stored.user_id !== id || stored.endpoint !== endpoint) throw new IdempotencyKeyReused();
+        return { status: stored.status_code, body: stored.response as T, replayed: true };
+      }
+      const body = await change(user);
+      await save(manager, user);
+      // Another user's call may hold the key uncommitted: the insert waits for it, then inserts nothing.
+      const inserted = await manager.query(
+        `INSERT INTO idempotency_keys (key, user_id, endpoint, status_code, response) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (key) DO NOTHING RETURNING key`,
+        [key, id, endpoint, status, JSON.stringify(body)],
+      );
+      if (inserted.length === 0) throw new IdempotencyKeyReused();
+      return { status, body, replayed: false };
     });
   }
 }
 
-async function writeOutbox(manager: EntityManager, events: UserEvent[]): Promise<void> {
+async function lockUser(manager: EntityManager, id: string): Promise<User> {
+  const row = await manager.findOne(UserEntity, { where: { id, deletedAt: IsNull() }, lock: { mode: 'pessimistic_write' } });
+  if (!row) throw new UserNotFound(id);
+  return User.restore(toState(row));
+}
+
+async function save(manager: EntityManager, user: User): Promise<void> {
+  if (!user.changed) return;
+  const events = user.pullEvents();
+  const { id, ...columns } = toEntity(user.snapshot());
+  await manager.update(UserEntity, { id }, columns);
+  await writeOutbox(manager, events);
+}
+
+export async function writeOutbox(manager: EntityManager, events: UserEvent[]): Promise<void> {
   if (events.length === 0) return;
   await manager.insert(
     OutboxEntity,

@@ -11,6 +11,23 @@ export abstract class UserRepository {
    * Throws UserNotFound for a missing or deleted user.
    */
   abstract modify<T>(id: string, change: (user: User) => T | Promise<T>): Promise<{ user: User; result: T }>;
+
+  /**
+   * modify, once per idempotency key: the first call changes the user and stores `status` and the
+   * result under the key in the same transaction; a repeat (even a concurrent one) returns what was
+   * stored and changes nothing. Throws IdempotencyKeyReused for a key used with another user or endpoint.
+   */
+  abstract modifyOnce<T>(
+    id: string,
+    idempotency: { key: string; endpoint: string; status: number },
+    change: (user: User) => T | Promise<T>,
+  ): Promise<Remembered<T>>;
+}
+
+export interface Remembered<T> {
+  status: number;
+  body: T;
+  replayed: boolean;
 }
 
 /** Reads for queries: no aggregate, no lock, no transaction. */

@@ -1,0 +1,22 @@
+import { EntityManager } from 'typeorm';
+
+export const SERVICE_NAME = 'user-service';
+
+/**
+ * Records consumed event ids in processed_events and returns those seen for the first time; the rest
+ * were applied before (a redelivery). Ids are inserted in sorted order so that two transactions
+ * claiming overlapping ids wait for each other instead of deadlocking.
+ */
+export async function claimEvents(manager: EntityManager, events: Array<{ eventId: string; topic: string }>): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const sorted = [...events].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+  const rows: Array<{ event_id: string }> = await manager.query(
+    `INSERT INTO processed_events (event_id, service_name, topic)
+     SELECT e.event_id, $3, e.topic FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS e(event_id, topic, n)
+     ORDER BY e.n
+     ON CONFLICT (event_id, service_name) DO NOTHING
+     RETURNING event_id`,
+    [sorted.map((e) => e.eventId), sorted.map((e) => e.topic), SERVICE_NAME],
+  );
+  return new Set(rows.map((row) => row.event_id));
+}

@@ -1,0 +1,114 @@
+import { Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
+import { KafkaBroker } from './kafka-broker';
+
+/** Consumer settings that suit the mock broker (see kafka-broker.spec.ts), as the service reads them. */
+export function kafkaEnv(broker: KafkaBroker, groupId: string): Record<string, string> {
+  return {
+    KAFKA_BROKERS: broker.brokers.join(','),
+    KAFKA_GROUP_ID: groupId,
+    KAFKA_CLIENT_ID: `test-${groupId}`,
+    KAFKA_SESSION_TIMEOUT_MS: '4000',
+    KAFKA_HEARTBEAT_INTERVAL_MS: '300',
+    KAFKA_REBALANCE_TIMEOUT_MS: '4000',
+    KAFKA_MAX_WAIT_MS: '100',
+    KAFKA_RETRY_INITIAL_MS: '100',
+    KAFKA_RETRY_MAX_MS: '1000',
+    KAFKA_RETRIES: '5',
+  };
+}
+
+export function testKafka(broker: KafkaBroker): Kafka {
+  return new Kafka({
+    clientId: 'test-client',
+    brokers: broker.brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 },
+  });
+}
+
+export async function testProducer(kafka: Kafka): Promise<Producer> {
+  const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  return producer;
+}
+
+/** Sends envelopes to the topic named by their eventType, keyed by userId like the platform's producers. */
+export async function sendEvents(producer: Producer, events: Array<{ eventType: string; userId: string } & Record<string, unknown>>) {
+  for (const event of events) {
+    await producer.send({ topic: event.eventType, acks: -1, messages: [{ key: event.userId, value: JSON.stringify(event) }] });
+  }
+}
+
+export interface ReadMessage {
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+/** Reads a topic from the beginning with a throw-away group until `done` says it has what it needs. */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  done: (messages: ReadMessage[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<ReadMessage[]> {
+  const consumer = kafka.consumer({
+    groupId: `reader-${topic}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    sessionTimeout: 4000,
+    heartbeatInterval: 300,
+    rebalanceTimeout: 4000,
+    maxWaitTimeInMs: 100,
+  });
+  const messages: ReadMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        messages.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
+      },
+    });
+    await waitFor(() => done(messages), timeoutMs, `messages on ${topic}`);
+    return messages;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Polls until `check` returns a truthy value (sync or async); no fixed sleeps. */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await check();
+    if (result) return result;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits until the group has committed every message on the topics: all of them are handled. */
+export async function waitForCommitted(kafka: Kafka, groupId: string, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      async () => {
+        const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+        for (const topic of topics) {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+          for (const end of ends) {
+            if (end.high === '0') continue;
+            if (done.find((p) => p.partition === end.partition)?.offset !== end.high) return false;
+          }
+        }
+        return true;
+      },
+      timeoutMs,
+      `group ${groupId} to commit everything on ${topics.join(', ')}`,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
