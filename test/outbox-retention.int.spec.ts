@@ -35,7 +35,7 @@ describe('outbox retention', () => {
     expect((await left()).map((r) => r.event_id).sort()).toEqual([recent, unpublished].sort());
 
     const health = await call(api.url, 'GET', '/health');
-    expect(health.body.kafka).toEqual({ status: 'disabled', broker: null });
+    expect(health.body.kafka).toEqual({ status: 'disabled', broker: null, consumer: 'disabled' });
     expect(health.body.outbox.pending).toBeGreaterThanOrEqual(1);
     await sql('DELETE FROM outbox WHERE event_id = ANY($1)', [[recent, unpublished]]);
   });

@@ -12,7 +12,16 @@ export interface Received {
 
 export const USER_TOPICS = ['user.created', 'user.updated', 'user.deleted', 'user.avatar_uploaded', 'user.quota_threshold_reached'];
 
-export const FAST_KAFKA_ENV = { KAFKA_RETRY_INITIAL_MS: '100', KAFKA_RETRY_MAX_MS: '1000', KAFKA_RETRIES: '5' };
+/** kafkajs settings that suit the mock broker, for the relay's producer and the stats consumer alike. */
+export const FAST_KAFKA_ENV = {
+  KAFKA_RETRY_INITIAL_MS: '100',
+  KAFKA_RETRY_MAX_MS: '1000',
+  KAFKA_RETRIES: '5',
+  KAFKA_SESSION_TIMEOUT_MS: '4000',
+  KAFKA_HEARTBEAT_INTERVAL_MS: '300',
+  KAFKA_REBALANCE_TIMEOUT_MS: '4000',
+  KAFKA_MAX_WAIT_MS: '100',
+};
 const retry = { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 };
 let groups = 0;
 

@@ -1,19 +1,14 @@
 import { Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { KafkaBroker } from './kafka-broker';
+import { FAST_KAFKA_ENV } from './kafka-collector';
 
-/** Consumer settings that suit the mock broker (see kafka-broker.spec.ts), as the service reads them. */
+/** The service's Kafka settings for a test on the mock broker, with a consumer group of its own. */
 export function kafkaEnv(broker: KafkaBroker, groupId: string): Record<string, string> {
   return {
     KAFKA_BROKERS: broker.brokers.join(','),
     KAFKA_GROUP_ID: groupId,
     KAFKA_CLIENT_ID: `test-${groupId}`,
-    KAFKA_SESSION_TIMEOUT_MS: '4000',
-    KAFKA_HEARTBEAT_INTERVAL_MS: '300',
-    KAFKA_REBALANCE_TIMEOUT_MS: '4000',
-    KAFKA_MAX_WAIT_MS: '100',
-    KAFKA_RETRY_INITIAL_MS: '100',
-    KAFKA_RETRY_MAX_MS: '1000',
-    KAFKA_RETRIES: '5',
+    ...FAST_KAFKA_ENV,
   };
 }
 
