@@ -10,6 +10,7 @@ import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
 import { UserReader, UserRepository } from './persistence/user.repository';
 import { GetPreferencesHandler } from './queries/get-preferences';
 import { GetUserHandler } from './queries/get-user';
+import { UserActivity } from './user-activity';
 import { UsersController } from './users.controller';
 
 @Module({
@@ -25,6 +26,7 @@ import { UsersController } from './users.controller';
     UpdatePreferencesHandler,
     GetUserHandler,
     GetPreferencesHandler,
+    UserActivity,
   ],
   exports: [UserRepository, UserReader],
 })

@@ -4,6 +4,7 @@ import { AccessDenied } from '../../common/domain-error';
 import { Actor } from '../../common/token-verifier';
 import { NewUser, User } from '../domain/user';
 import { UserRepository } from '../persistence/user.repository';
+import { UserActivity } from '../user-activity';
 import { toUserView, UserView } from '../user.view';
 
 /** Called after a person registered in Keycloak: by that person, an admin, or an internal service. */
@@ -18,7 +19,10 @@ export class CreateUser extends Command<UserView> {
 
 @CommandHandler(CreateUser)
 export class CreateUserHandler implements ICommandHandler<CreateUser> {
-  constructor(private readonly users: UserRepository) {}
+  constructor(
+    private readonly users: UserRepository,
+    private readonly activity: UserActivity,
+  ) {}
 
   async execute({ actor, input }: CreateUser): Promise<UserView> {
     const user = User.create(input);
@@ -26,6 +30,7 @@ export class CreateUserHandler implements ICommandHandler<CreateUser> {
       throw new AccessDenied('You may only create the profile of your own Keycloak account');
     }
     await this.users.create(user);
+    this.activity.created(user.id);
     return toUserView(user.snapshot());
   }
 }

@@ -2,6 +2,7 @@ import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor } from '../../common/token-verifier';
 import { ProfileInput } from '../domain/profile';
 import { UserRepository } from '../persistence/user.repository';
+import { UserActivity } from '../user-activity';
 import { toUserView, UserView } from '../user.view';
 import { modifyUser } from './modify-user';
 
@@ -19,10 +20,14 @@ export class ReplaceProfile extends Command<UserView> {
 
 @CommandHandler(ReplaceProfile)
 export class ReplaceProfileHandler implements ICommandHandler<ReplaceProfile> {
-  constructor(private readonly users: UserRepository) {}
+  constructor(
+    private readonly users: UserRepository,
+    private readonly activity: UserActivity,
+  ) {}
 
   async execute({ actor, userId, profile, ifMatch }: ReplaceProfile): Promise<UserView> {
-    const user = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.replaceProfile(profile));
+    const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.replaceProfile(profile));
+    if (changed) this.activity.profileUpdated(user.id, user.version);
     return toUserView(user.snapshot());
   }
 }

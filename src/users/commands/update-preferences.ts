@@ -2,6 +2,7 @@ import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor } from '../../common/token-verifier';
 import { PreferencesPatch } from '../domain/preferences';
 import { UserRepository } from '../persistence/user.repository';
+import { UserActivity } from '../user-activity';
 import { PreferencesView } from '../user.view';
 import { modifyUser } from './modify-user';
 
@@ -18,10 +19,14 @@ export class UpdatePreferences extends Command<PreferencesView> {
 
 @CommandHandler(UpdatePreferences)
 export class UpdatePreferencesHandler implements ICommandHandler<UpdatePreferences> {
-  constructor(private readonly users: UserRepository) {}
+  constructor(
+    private readonly users: UserRepository,
+    private readonly activity: UserActivity,
+  ) {}
 
   async execute({ actor, userId, patch, ifMatch }: UpdatePreferences): Promise<PreferencesView> {
-    const user = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updatePreferences(patch));
+    const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updatePreferences(patch));
+    if (changed) this.activity.preferencesUpdated(user.id, user.version);
     return { preferences: user.preferences.toJSON(), version: user.version };
   }
 }

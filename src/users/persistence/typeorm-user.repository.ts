@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, IsNull, QueryFailedError } from 'typeorm';
 import { OutboxEntity } from '../../messaging/outbox.entity';
+import { Metrics } from '../../observability/metrics';
 import { EmailTaken, KeycloakIdTaken, UserNotFound } from '../domain/errors';
 import { UserEvent } from '../domain/events';
 import { User } from '../domain/user';
@@ -10,23 +11,32 @@ import { UserRepository } from './user.repository';
 
 @Injectable()
 export class TypeOrmUserRepository extends UserRepository {
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: Metrics,
+  ) {
     super();
   }
 
   async create(user: User): Promise<void> {
     const events = user.pullEvents();
     try {
-      await this.dataSource.transaction(async (manager) => {
-        await manager.insert(UserEntity, toEntity(user.snapshot()));
-        await writeOutbox(manager, events);
-      });
+      await this.metrics.timeQuery('create_user', () =>
+        this.dataSource.transaction(async (manager) => {
+          await manager.insert(UserEntity, toEntity(user.snapshot()));
+          await writeOutbox(manager, events);
+        }),
+      );
     } catch (error) {
       throw uniqueViolation(error, user) ?? error;
     }
   }
 
   async modify<T>(id: string, change: (user: User) => T | Promise<T>): Promise<{ user: User; result: T }> {
+    return this.metrics.timeQuery('modify_user', () => this.transaction(id, change));
+  }
+
+  private transaction<T>(id: string, change: (user: User) => T | Promise<T>): Promise<{ user: User; result: T }> {
     return this.dataSource.transaction(async (manager) => {
       const row = await manager.findOne(UserEntity, {
         where: { id, deletedAt: IsNull() },
