@@ -1,6 +1,7 @@
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -34,9 +35,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     genReqId: traceIdOf,
     trustProxy: true,
     loggerInstance: logger,
-    requestIdLogLabel: 'traceId',
-    // Per-request lines cost throughput; the onResponse hook below logs failures and slow requests only.
-    disableRequestLogging: true,
+    // Per-request lines cost throughput; the onResponse hook below logs slow requests only.
+    logController: new LogController({ requestIdLogLabel: 'traceId', disableRequestLogging: true }),
   });
   let app: NestFastifyApplication;
   try {
@@ -76,8 +76,19 @@ async function protect(app: NestFastifyApplication, config: AppConfig): Promise<
 function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest: boolean): void {
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(Metrics);
+  // Once closing, a response also closes its keep-alive connection: otherwise clients that got their
+  // answer during shutdown would hold the server open until the keep-alive timeout.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, _payload, done) => {
+    if (closing) void reply.header('connection', 'close');
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
