@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
@@ -8,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { serveOpenApi } from './common/openapi';
+import { securityHeaders } from './common/security-headers';
 import { AppConfig } from './config/config';
 import { EmbeddedDatabase } from './config/database';
 import { createLogger } from './observability/logger';
@@ -48,20 +48,13 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     throw error;
   }
   app.useLogger(app.get(Logger));
-  await protect(app, config);
+  allowCors(app, config);
   observe(app, config, logger.isLevelEnabled('debug'));
   serveOpenApi(app);
   return app;
 }
 
-async function protect(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      // Helmet's defaults suit Swagger UI at /docs (own scripts, inline styles, data: images); the
-      // upgrade would break it when served over plain HTTP inside the cluster.
-      directives: { upgradeInsecureRequests: null },
-    },
-  });
+function allowCors(app: NestFastifyApplication, config: AppConfig): void {
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
@@ -72,10 +65,14 @@ async function protect(app: NestFastifyApplication, config: AppConfig): Promise<
   }
 }
 
-/** Fastify hooks rather than a Nest interceptor: they see every response (404s, guard rejections) and cost less. */
+/**
+ * Fastify hooks rather than Nest middleware or interceptors: they see every response (404s, guard
+ * rejections) and cost least.
+ */
 function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest: boolean): void {
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(Metrics);
+  const headers = securityHeaders();
   // Once closing, a response also closes its keep-alive connection: otherwise clients that got their
   // answer during shutdown would hold the server open until the keep-alive timeout.
   let closing = false;
@@ -84,7 +81,7 @@ function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest
     done();
   });
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
+    void reply.headers(headers).header('x-request-id', request.id);
     done();
   });
   fastify.addHook('onSend', (_request, reply, _payload, done) => {

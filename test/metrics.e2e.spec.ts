@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Metrics } from '../src/observability/metrics';
 import { call, RunningApp, startApp, tokenFor, uniqueIdentity } from './support/app';
 import { sql } from './support/database';
-import { families, hasPromtool, parseSamples, promtoolCheck, Sample, valueOf } from './support/prometheus';
+import { families, hasPromtool, parseSamples, promqlProblems, promtoolCheck, Sample, valueOf } from './support/prometheus';
 
 describe('GET /metrics', () => {
   let api: RunningApp;
@@ -103,6 +105,32 @@ describe('GET /metrics', () => {
     const after = parseSamples(await (await fetch(`${api.url}/metrics`)).text());
     expect(valueOf(after, 'user_service_outbox_pending_events')).toBe(0);
     expect(valueOf(after, 'user_service_outbox_oldest_pending_age_seconds')).toBe(0);
+  });
+
+  it('the Grafana dashboard queries only metrics the service exposes', () => {
+    const dashboard = JSON.parse(readFileSync(resolve(__dirname, '..', 'ops', 'grafana', 'user-service.json'), 'utf8'));
+    const panels = dashboard.panels.filter((p: any) => p.type !== 'row');
+    expect(new Set(dashboard.panels.map((p: any) => p.id)).size).toBe(dashboard.panels.length);
+    const exposed = families(exposition);
+    const used = new Set<string>();
+    for (const panel of panels) {
+      expect({ panel: panel.title, targets: panel.targets.length }).toEqual({ panel: panel.title, targets: expect.any(Number) });
+      for (const { expr } of panel.targets) {
+        for (const [name] of expr.matchAll(/\b(user_service|process|nodejs)_\w+/g)) {
+          const family = exposed.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
+          expect({ expr, name, exposed: exposed.has(family) }).toEqual({ expr, name, exposed: true });
+          used.add(family);
+        }
+      }
+    }
+    if (hasPromtool) {
+      // Grafana's variables as Prometheus would see them once substituted.
+      const expressions = panels.flatMap((p: any) => p.targets.map((t: any) => t.expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*')));
+      expect(promqlProblems(expressions)).toEqual([]);
+      expect(promqlProblems(['sum(rate(x[5m])'])).not.toEqual([]);
+    }
+    // Every metric of the service has a panel.
+    expect([...exposed.keys()].filter((name) => name.startsWith('user_service_') && !used.has(name))).toEqual([]);
   });
 
   it('records what other parts of the service report through the Metrics API', async () => {

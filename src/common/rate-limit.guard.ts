@@ -8,7 +8,6 @@ import {
   ThrottlerModuleOptions,
   ThrottlerStorage,
 } from '@nestjs/throttler';
-import { AppConfig } from '../config/config';
 import { authenticate, AuthedRequest } from './auth.guard';
 import { DomainError } from './domain-error';
 import { TokenVerifier } from './token-verifier';
@@ -17,6 +16,7 @@ import { TokenVerifier } from './token-verifier';
  * Requests per minute per caller: a person by the JWT's `sub`, anyone else (no or a bad token) by IP.
  * Runs before the AuthGuard, so floods of bad tokens are limited too. Other services are exempt.
  * Counts live in this process: with N instances a caller may get N times the limit.
+ * Not registered at all when RATE_LIMIT_PER_MINUTE=0.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
@@ -25,7 +25,6 @@ export class RateLimitGuard extends ThrottlerGuard {
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
     private readonly verifier: TokenVerifier,
-    private readonly config: AppConfig,
   ) {
     super(options, storage, reflector);
     // RateLimit-Limit / -Remaining / -Reset, as in the IETF RateLimit header fields draft.
@@ -33,7 +32,6 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    if (this.config.rateLimitPerMinute === 0) return true;
     const internal = context.switchToHttp().getRequest<AuthedRequest>().headers['x-internal-token'];
     return typeof internal === 'string' && this.verifier.isInternalToken(internal);
   }

@@ -25,6 +25,7 @@ import { UpdateProfile } from './commands/update-profile';
 import { CreateUserDto, NewProfileDto, UpdatePreferencesDto, UpdateUserDto } from './dto';
 import { GetPreferences } from './queries/get-preferences';
 import { GetUser } from './queries/get-user';
+import { RecordsActivity } from './user-activity';
 import { DeletedResponse, PreferencesResponse, UserResponse } from './user.responses';
 
 const ID = ApiParam({ name: 'id', format: 'uuid', description: 'User id (400 VALIDATION_FAILED if not a UUID)' });
@@ -44,6 +45,7 @@ export class UsersController {
   ) {}
 
   @Post()
+  @RecordsActivity('user_create', 'User created')
   @ApiOperation({ summary: 'Create the profile of a person registered in Keycloak' })
   @ApiCreatedResponse({ type: UserResponse, headers: { ...ETAG, Location: { description: 'The new user', schema: { type: 'string' } } } })
   @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [409, 'EMAIL_TAKEN, KEYCLOAK_ID_TAKEN'], [413, 'PAYLOAD_TOO_LARGE'], [415, 'UNSUPPORTED_MEDIA_TYPE'])
@@ -87,6 +89,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @RecordsActivity('user_update', 'User profile updated')
   @ApiOperation({ summary: 'Change part of the profile: absent fields stay, null clears an optional one' })
   @ID
   @IF_MATCH
@@ -104,6 +107,7 @@ export class UsersController {
   }
 
   @Put(':id/profile')
+  @RecordsActivity('user_update', 'User profile replaced')
   @ApiOperation({ summary: 'Replace the profile; optional fields left out are cleared' })
   @ID
   @IF_MATCH
@@ -121,6 +125,7 @@ export class UsersController {
   }
 
   @Delete(':id')
+  @RecordsActivity('user_delete', 'User deleted')
   @HttpCode(200)
   @ApiOperation({ summary: 'Soft delete: the user is 404 afterwards; email and Keycloak id may register again' })
   @ID
@@ -150,6 +155,7 @@ export class UsersController {
   }
 
   @Patch(':id/preferences')
+  @RecordsActivity('preferences_update', 'User preferences updated')
   @ApiOperation({ summary: 'Change preferences (merge)' })
   @ID
   @IF_MATCH

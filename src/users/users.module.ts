@@ -10,7 +10,6 @@ import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
 import { UserReader, UserRepository } from './persistence/user.repository';
 import { GetPreferencesHandler } from './queries/get-preferences';
 import { GetUserHandler } from './queries/get-user';
-import { UserActivity } from './user-activity';
 import { UsersController } from './users.controller';
 
 @Module({
@@ -26,7 +25,6 @@ import { UsersController } from './users.controller';
     UpdatePreferencesHandler,
     GetUserHandler,
     GetPreferencesHandler,
-    UserActivity,
   ],
   exports: [UserRepository, UserReader],
 })

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // prom-client's default gauges keep their historical names; Node dashboards expect them as they are.
 const KNOWN_DEFAULTS = /^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/;
@@ -14,6 +17,21 @@ export function promtoolCheck(exposition: string): { status: number | null; prob
   // Exit status 3: lint findings only; anything else but 0 is a failure (1: unparsable).
   const problems = result.status === 3 ? lines.filter((line) => !KNOWN_DEFAULTS.test(line)) : lines;
   return { status: result.status, problems: result.status === 0 || result.status === 3 ? problems : [`exit ${result.status}`, ...problems] };
+}
+
+/** PromQL syntax errors in `expressions`, found by `promtool check rules` (null without promtool). */
+export function promqlProblems(expressions: string[]): string[] | null {
+  const dir = mkdtempSync(join(tmpdir(), 'promql-'));
+  try {
+    const rules = expressions.map((expr, i) => `      - record: check:expression_${i}\n        expr: ${JSON.stringify(expr)}`);
+    const file = join(dir, 'rules.yml');
+    writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('\n')}\n`);
+    const result = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+    if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return result.status === 0 ? [] : `${result.stdout}${result.stderr}`.split('\n').filter(Boolean);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const hasPromtool = promtoolCheck('') !== null;

@@ -3,8 +3,8 @@ import { Command } from '@nestjs/cqrs';
 import { AccessDenied } from '../../common/domain-error';
 import { Actor } from '../../common/token-verifier';
 import { NewUser, User } from '../domain/user';
+import { Metrics } from '../../observability/metrics';
 import { UserRepository } from '../persistence/user.repository';
-import { UserActivity } from '../user-activity';
 import { toUserView, UserView } from '../user.view';
 
 /** Called after a person registered in Keycloak: by that person, an admin, or an internal service. */
@@ -21,7 +21,7 @@ export class CreateUser extends Command<UserView> {
 export class CreateUserHandler implements ICommandHandler<CreateUser> {
   constructor(
     private readonly users: UserRepository,
-    private readonly activity: UserActivity,
+    private readonly metrics: Metrics,
   ) {}
 
   async execute({ actor, input }: CreateUser): Promise<UserView> {
@@ -30,7 +30,7 @@ export class CreateUserHandler implements ICommandHandler<CreateUser> {
       throw new AccessDenied('You may only create the profile of your own Keycloak account');
     }
     await this.users.create(user);
-    this.activity.created(user.id);
+    this.metrics.userCreated();
     return toUserView(user.snapshot());
   }
 }

@@ -1,7 +1,6 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor } from '../../common/token-verifier';
 import { UserRepository } from '../persistence/user.repository';
-import { UserActivity } from '../user-activity';
 import { modifyUser } from './modify-user';
 
 /** Soft delete: the row stays (deleted_at), the user is gone from every read, email and Keycloak id are free again. */
@@ -17,13 +16,9 @@ export class DeleteUser extends Command<void> {
 
 @CommandHandler(DeleteUser)
 export class DeleteUserHandler implements ICommandHandler<DeleteUser> {
-  constructor(
-    private readonly users: UserRepository,
-    private readonly activity: UserActivity,
-  ) {}
+  constructor(private readonly users: UserRepository) {}
 
   async execute({ actor, userId, ifMatch }: DeleteUser): Promise<void> {
     await modifyUser(this.users, actor, userId, ifMatch, (user) => user.delete());
-    this.activity.deleted(userId);
   }
 }

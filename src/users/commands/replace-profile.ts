@@ -1,8 +1,8 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor } from '../../common/token-verifier';
 import { ProfileInput } from '../domain/profile';
+import { Metrics } from '../../observability/metrics';
 import { UserRepository } from '../persistence/user.repository';
-import { UserActivity } from '../user-activity';
 import { toUserView, UserView } from '../user.view';
 import { modifyUser } from './modify-user';
 
@@ -22,12 +22,12 @@ export class ReplaceProfile extends Command<UserView> {
 export class ReplaceProfileHandler implements ICommandHandler<ReplaceProfile> {
   constructor(
     private readonly users: UserRepository,
-    private readonly activity: UserActivity,
+    private readonly metrics: Metrics,
   ) {}
 
   async execute({ actor, userId, profile, ifMatch }: ReplaceProfile): Promise<UserView> {
     const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.replaceProfile(profile));
-    if (changed) this.activity.profileUpdated(user.id, user.version);
+    if (changed) this.metrics.profileUpdated();
     return toUserView(user.snapshot());
   }
 }

@@ -2,7 +2,6 @@ import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor } from '../../common/token-verifier';
 import { PreferencesPatch } from '../domain/preferences';
 import { UserRepository } from '../persistence/user.repository';
-import { UserActivity } from '../user-activity';
 import { PreferencesView } from '../user.view';
 import { modifyUser } from './modify-user';
 
@@ -19,14 +18,10 @@ export class UpdatePreferences extends Command<PreferencesView> {
 
 @CommandHandler(UpdatePreferences)
 export class UpdatePreferencesHandler implements ICommandHandler<UpdatePreferences> {
-  constructor(
-    private readonly users: UserRepository,
-    private readonly activity: UserActivity,
-  ) {}
+  constructor(private readonly users: UserRepository) {}
 
   async execute({ actor, userId, patch, ifMatch }: UpdatePreferences): Promise<PreferencesView> {
-    const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updatePreferences(patch));
-    if (changed) this.activity.preferencesUpdated(user.id, user.version);
+    const { user } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updatePreferences(patch));
     return { preferences: user.preferences.toJSON(), version: user.version };
   }
 }

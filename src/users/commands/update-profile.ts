@@ -1,8 +1,8 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor } from '../../common/token-verifier';
 import { ProfilePatch } from '../domain/profile';
+import { Metrics } from '../../observability/metrics';
 import { UserRepository } from '../persistence/user.repository';
-import { UserActivity } from '../user-activity';
 import { toUserView, UserView } from '../user.view';
 import { modifyUser } from './modify-user';
 
@@ -22,12 +22,12 @@ export class UpdateProfile extends Command<UserView> {
 export class UpdateProfileHandler implements ICommandHandler<UpdateProfile> {
   constructor(
     private readonly users: UserRepository,
-    private readonly activity: UserActivity,
+    private readonly metrics: Metrics,
   ) {}
 
   async execute({ actor, userId, patch, ifMatch }: UpdateProfile): Promise<UserView> {
     const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updateProfile(patch));
-    if (changed) this.activity.profileUpdated(user.id, user.version);
+    if (changed) this.metrics.profileUpdated();
     return toUserView(user.snapshot());
   }
 }
