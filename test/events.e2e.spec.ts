@@ -110,7 +110,7 @@ describe('published events', () => {
 
       const health = await call(api.url, 'GET', '/health');
       expect(health.body.kafka).toMatchObject({ status: 'connected', broker: broker.brokers.join(',') });
-      expect(health.body.outbox).toEqual({ pending: 0 });
+      expect(health.body.outbox).toMatchObject({ pending: 0 });
     });
 
     it('listens again after its LISTEN connection is killed', async () => {
@@ -140,7 +140,7 @@ describe('published events', () => {
           }),
         );
         expect(await pendingOf(ids)).toBe(500);
-        await until(async () => (await call(api.url, 'GET', '/health')).body.kafka.status === 'unreachable', 10_000, 'health to report Kafka down');
+        await until(async () => (await call(api.url, 'GET', '/health')).body.kafka.status === 'disconnected', 10_000, 'health to report Kafka down');
         expect((await call(api.url, 'GET', '/health')).body.outbox.pending).toBeGreaterThanOrEqual(500);
       } finally {
         await broker.up();

@@ -4,6 +4,7 @@ import { loadConfig } from '../src/config/config';
 import { dataSourceOptions } from '../src/config/database';
 import { EmailTaken } from '../src/users/domain/errors';
 import { User } from '../src/users/domain/user';
+import { Metrics } from '../src/observability/metrics';
 import { PgUserReader } from '../src/users/persistence/pg-user.reader';
 import { TypeOrmUserRepository } from '../src/users/persistence/typeorm-user.repository';
 import { uniqueIdentity } from './support/app';
@@ -17,8 +18,9 @@ describe('TypeOrmUserRepository on PostgreSQL', () => {
   beforeAll(async () => {
     const config = loadConfig({ DATABASE_URL: TEST_DATABASE_URL, NODE_ENV: 'test' });
     dataSource = await new DataSource({ ...dataSourceOptions(config, null), migrationsRun: false }).initialize();
-    repository = new TypeOrmUserRepository(dataSource);
-    reader = new PgUserReader(dataSource);
+    const metrics = new Metrics();
+    repository = new TypeOrmUserRepository(dataSource, metrics);
+    reader = new PgUserReader(dataSource, metrics);
   });
   afterAll(() => dataSource.destroy());
 

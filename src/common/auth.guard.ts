@@ -12,7 +12,7 @@ export const Public = () => SetMetadata(PUBLIC, true);
 /** Endpoints only other services may call (user tokens, even admin ones, get 403). */
 export const InternalOnly = () => SetMetadata(INTERNAL_ONLY, true);
 
-type AuthedRequest = FastifyRequest & { actor?: Actor };
+export type AuthedRequest = FastifyRequest & { actor?: Actor };
 
 export const CurrentActor = createParamDecorator(
   (_: unknown, context: ExecutionContext): Actor => context.switchToHttp().getRequest<AuthedRequest>().actor!,
@@ -29,7 +29,7 @@ export class AuthGuard implements CanActivate {
     const rules = this.rulesFor(context);
     if (rules.public) return true;
     const request = context.switchToHttp().getRequest<AuthedRequest>();
-    request.actor = await this.authenticate(request);
+    request.actor = await authenticate(this.verifier, request);
     if (rules.internalOnly && request.actor.kind !== 'internal') {
       throw new AccessDenied('This endpoint is for internal services only');
     }
@@ -52,20 +52,25 @@ export class AuthGuard implements CanActivate {
     }
     return rules;
   }
+}
 
-  private async authenticate(request: FastifyRequest): Promise<Actor> {
-    const internal = request.headers['x-internal-token'];
-    if (internal !== undefined) {
-      if (typeof internal === 'string' && this.verifier.isInternalToken(internal)) {
-        return { kind: 'internal', sub: null, admin: false };
-      }
-      throw new Unauthenticated('Internal token is invalid');
+/**
+ * Who is calling, from X-Internal-Token or a bearer JWT; remembered on the request, because the
+ * rate limiter asks first (leniently) and the AuthGuard after it.
+ */
+export async function authenticate(verifier: TokenVerifier, request: AuthedRequest): Promise<Actor> {
+  if (request.actor) return request.actor;
+  const internal = request.headers['x-internal-token'];
+  if (internal !== undefined) {
+    if (typeof internal === 'string' && verifier.isInternalToken(internal)) {
+      return (request.actor = { kind: 'internal', sub: null, admin: false });
     }
-    const header = request.headers.authorization;
-    const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
-    if (!match) throw new Unauthenticated('A bearer token is required');
-    return this.verifier.verifyBearer(match[1]);
+    throw new Unauthenticated('Internal token is invalid');
   }
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+  if (!match) throw new Unauthenticated('A bearer token is required');
+  return (request.actor = await verifier.verifyBearer(match[1]));
 }
 
 /** A person may touch only their own record; admins and internal services may touch any. */

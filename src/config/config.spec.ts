@@ -59,6 +59,20 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the operating variables', () => {
+    expect(loadConfig({})).toMatchObject({ logLevel: 'info', corsOrigins: [], rateLimitPerMinute: 600, shutdownTimeoutMs: 10000 });
+    expect(loadConfig({ NODE_ENV: 'test' }).logLevel).toBe('warn');
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://a.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(problems({ CORS_ORIGINS: 'https://ok.example.com,not-an-origin', RATE_LIMIT_PER_MINUTE: '-1', SHUTDOWN_TIMEOUT_MS: 'soon' })).toEqual([
+      'CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com, or * (got "not-an-origin")',
+      'RATE_LIMIT_PER_MINUTE must be a whole number from 0 to 1000000 (got "-1")',
+      'SHUTDOWN_TIMEOUT_MS must be a whole number from 0 to 600000 (got "soon")',
+    ]);
+  });
+
   it('splits Kafka brokers', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9092,' }).kafka.brokers).toEqual(['a:9092', 'b:9092']);
   });

@@ -66,6 +66,13 @@ export abstract class AppConfig {
     useSSL: boolean;
   };
   logLevel!: string;
+  /** Requests slower than this are logged (at warn) even when they succeed. */
+  slowRequestMs!: number;
+  /** Origins allowed by CORS; empty: CORS is off. */
+  corsOrigins!: string[];
+  /** Requests per minute per caller; 0: no limit. */
+  rateLimitPerMinute!: number;
+  shutdownTimeoutMs!: number;
 }
 
 export class ConfigError extends Error {
@@ -156,7 +163,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bucket: read.string('MINIO_BUCKET') ?? 'avatars',
       useSSL: read.bool('MINIO_USE_SSL', false),
     },
-    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'info'),
+    // Tests start many apps; they stay quiet unless asked.
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], nodeEnv === 'test' ? 'warn' : 'info'),
+    slowRequestMs: read.int('LOG_SLOW_REQUEST_MS', 1000, 1, 3_600_000),
+    corsOrigins: read.origins('CORS_ORIGINS'),
+    rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
   const consumer = config.kafka.consumer;
   if (consumer.heartbeatIntervalMs >= consumer.sessionTimeoutMs) {
@@ -206,6 +218,16 @@ class Reader {
     if (allowed.includes(raw as T)) return raw as T;
     this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
     return fallback;
+  }
+
+  /** A comma list of origins (`https://app.example.com`), or `*` for any. */
+  origins(name: string): string[] {
+    const list = (this.string(name) ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+    const bad = list.filter((origin) => origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin));
+    if (bad.length > 0) {
+      this.problems.push(`${name} must be a comma-separated list of origins like https://app.example.com, or * (got "${bad.join(', ')}")`);
+    }
+    return list.filter((origin) => !bad.includes(origin));
   }
 
   url(name: string): string | null {

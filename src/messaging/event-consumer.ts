@@ -9,10 +9,10 @@ export interface IncomingMessage {
 }
 
 /**
- * Applies one batch. The batch counts as consumed only once the returned promise resolves:
+ * Applies one batch; `lag` is how many messages of the partition were still behind it when fetched. The batch counts as consumed only once the returned promise resolves:
  * a rejection (or a crash before it resolves) means the same messages are delivered again.
  */
-export type BatchHandler = (batch: IncomingMessage[]) => Promise<void>;
+export type BatchHandler = (batch: IncomingMessage[], position: { lag: number }) => Promise<void>;
 
 export type ConsumerStatus = 'stopped' | 'starting' | 'running' | 'crashed';
 

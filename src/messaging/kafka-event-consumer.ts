@@ -56,10 +56,15 @@ export class KafkaEventConsumer extends EventConsumer {
       partitionsConsumedConcurrently: this.options.concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
         if (batch.messages.length === 0) return;
-        await handler(batch.messages.map((message) => toIncoming(batch.topic, batch.partition, message)));
+        const last = BigInt(batch.messages[batch.messages.length - 1].offset);
+        const lag = Number(BigInt(batch.highWatermark) - last - 1n);
+        await handler(
+          batch.messages.map((message) => toIncoming(batch.topic, batch.partition, message)),
+          { lag },
+        );
         // Without resolving every offset kafkajs fetches the same messages again, committed or not.
         for (const message of batch.messages) resolveOffset(message.offset);
-        const next = (BigInt(batch.messages[batch.messages.length - 1].offset) + 1n).toString();
+        const next = (last + 1n).toString();
         // The batch's own commit, not consumer.commitOffsets: that one does nothing once stop() was called,
         // which would leave the batch finished during a graceful stop uncommitted.
         await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });

@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { AppConfig } from '../config/config';
 import { EmbeddedDatabase } from '../config/database';
+import { Metrics } from '../observability/metrics';
 import { EventPublisher } from './event-publisher';
 import { OutboxListener } from './outbox-listener';
 import { OutboxRow, toOutgoingMessage } from './outbox-message';
@@ -48,6 +49,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly config: AppConfig,
     /** null unless the database is the embedded PGlite (AppModule provides it that way). */
     private readonly embedded: EmbeddedDatabase,
+    private readonly metrics: Metrics,
   ) {
     this.enabled = config.kafka.brokers.length > 0;
   }
@@ -135,7 +137,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         [this.config.outbox.batchSize],
       );
       if (rows.length === 0) return 0;
-      await this.publisher.publish(rows.map(toOutgoingMessage));
+      const messages = rows.map(toOutgoingMessage);
+      await this.publisher.publish(messages);
+      for (const message of messages) this.metrics.eventPublished(message.topic);
       await manager.query(`UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       this.succeeded();
       return rows.length;

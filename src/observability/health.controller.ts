@@ -1,53 +1,85 @@
-import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
+import { DomainError } from '../common/domain-error';
+import { ErrorResponse } from '../common/openapi';
 import { AppConfig } from '../config/config';
-import { OutboxRelay } from '../messaging/outbox-relay';
-import { EventConsumer } from '../messaging/event-consumer';
+import { DatabaseStats } from './database-stats';
+import { ComponentHealth, KafkaHealth, StorageHealth } from './health-contributors';
+import { HealthReport, LiveReport } from './health.schema';
 
+const PING_TIMEOUT_MS = 1000;
+
+@ApiTags('operations')
 @Public()
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
     private readonly dataSource: DataSource,
+    private readonly stats: DatabaseStats,
     private readonly config: AppConfig,
-    private readonly relay: OutboxRelay,
-    @Optional() @Inject(EventConsumer) private readonly consumer: EventConsumer | null,
+    @Optional() private readonly kafka?: KafkaHealth,
+    @Optional() private readonly storage?: StorageHealth,
   ) {}
 
   @Get()
-  async health() {
-    const database = await this.databaseStatus();
-    const events = await this.relay.status();
-    return {
-      status: database.status === 'connected' ? 'ok' : 'error',
-      timestamp: new Date().toISOString(),
-      database,
-      kafka: { ...events.kafka, consumer: this.consumer?.status ?? 'disabled' },
-      outbox: events.outbox,
-    };
+  @ApiOperation({ summary: 'Every dependency, the outbox backlog; 503 while the database is unreachable' })
+  @ApiOkResponse({ type: HealthReport })
+  @ApiServiceUnavailableResponse({ type: HealthReport, description: 'The database is unreachable' })
+  async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+    const database = await this.database();
+    const [kafka, storage, outbox] = await Promise.all([
+      this.kafka?.check() ?? this.disabledKafka(),
+      this.storage?.check() ?? { status: 'disabled' as const },
+      database.status === 'connected' ? this.stats.outboxBacklog().catch(() => null) : null,
+    ]);
+    const status =
+      database.status !== 'connected' ? 'error' : [kafka, storage].some((c) => c.status === 'disconnected') ? 'degraded' : 'ok';
+    if (status === 'error') void reply.status(503);
+    return { status, timestamp: new Date().toISOString(), database, kafka, storage, outbox };
   }
 
   @Get('live')
-  live() {
+  @ApiOperation({ summary: 'The process answers (no dependency is checked)' })
+  @ApiOkResponse({ type: LiveReport })
+  live(): LiveReport {
     return { status: 'ok' };
   }
 
   @Get('ready')
-  async ready() {
-    const database = await this.databaseStatus();
-    if (database.status !== 'connected') throw new ServiceUnavailableException('Database is unreachable');
+  @ApiOperation({ summary: 'Ready for traffic: the database answers' })
+  @ApiOkResponse({ type: LiveReport })
+  @ApiServiceUnavailableResponse({ type: ErrorResponse, description: 'SERVICE_UNAVAILABLE' })
+  async ready(): Promise<LiveReport> {
+    try {
+      await this.health.check([() => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS })]);
+    } catch (error) {
+      if (error instanceof ServiceUnavailableException) {
+        throw new DomainError('SERVICE_UNAVAILABLE', 'Not ready: the database is unreachable');
+      }
+      throw error;
+    }
     return { status: 'ok' };
   }
 
-  private async databaseStatus() {
+  private async database(): Promise<HealthReport['database']> {
     const embedded = !this.config.databaseUrl;
-    try {
-      await this.dataSource.query('SELECT 1');
-      const pool = (this.dataSource.driver as unknown as { master: { totalCount?: number } }).master;
-      return { status: 'connected', connections: pool.totalCount ?? 0, embedded };
-    } catch {
-      return { status: 'disconnected', connections: 0, embedded };
-    }
+    const result = await this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS });
+    if (result.database.status !== 'up') return { status: 'disconnected', connections: 0, embedded };
+    const pool = (this.dataSource.driver as unknown as { master: Partial<Pool> }).master;
+    return { status: 'connected', connections: pool.totalCount ?? 0, embedded };
+  }
+
+  private async disabledKafka(): Promise<ComponentHealth> {
+    const brokers = this.config.kafka.brokers;
+    return { status: 'disabled', broker: brokers.length ? brokers.join(',') : null };
   }
 }

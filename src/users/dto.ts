@@ -1,50 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsDefined, IsInt, IsObject, IsOptional, IsString, ValidateIf, ValidateNested } from 'class-validator';
 
-// Shapes only: types, nesting, no unknown fields. Lengths and formats are checked by the domain.
+// Shapes only: types, nesting, no unknown fields. Lengths and formats are checked by the domain
+// (the limits in the OpenAPI descriptions are the domain's).
 
 const presentOrNull = (field: string) => ValidateIf((o: Record<string, unknown>) => o[field] !== undefined && o[field] !== null);
+const optionalText = (description: string, maxLength: number, example?: string) =>
+  ApiPropertyOptional({ type: String, nullable: true, maxLength, description, example });
 
 export class NewProfileDto {
-  @IsString() fullName: string;
-  @presentOrNull('companyName') @IsString() companyName?: string | null;
-  @presentOrNull('phone') @IsString() phone?: string | null;
-  @presentOrNull('bio') @IsString() bio?: string | null;
+  @ApiProperty({ minLength: 2, maxLength: 100, example: 'Ann Smith' })
+  @IsString()
+  fullName: string;
+  @optionalText('Blank or null: none', 100, 'Acme') @presentOrNull('companyName') @IsString() companyName?: string | null;
+  @optionalText('Digits, spaces and + ( ) . / -', 50, '+1 555 0100') @presentOrNull('phone') @IsString() phone?: string | null;
+  @optionalText('May span lines', 2000) @presentOrNull('bio') @IsString() bio?: string | null;
 }
 
 export class CreateUserDto {
-  @IsString() keycloakId: string;
-  @IsString() email: string;
-  @IsDefined() @IsObject() @ValidateNested() @Type(() => NewProfileDto) profile: NewProfileDto;
+  @ApiProperty({ description: "The person's Keycloak id; must equal the token's `sub` unless admin or internal", example: 'kc-demo' })
+  @IsString()
+  keycloakId: string;
+  @ApiProperty({ format: 'email', description: 'Trimmed and lower-cased; unique among live users', example: 'ann@example.com' })
+  @IsString()
+  email: string;
+  @ApiProperty({ type: NewProfileDto }) @IsDefined() @IsObject() @ValidateNested() @Type(() => NewProfileDto) profile: NewProfileDto;
 }
 
 export class ProfilePatchDto {
   // fullName may be absent but not null: a user always has a name.
-  @ValidateIf((o: ProfilePatchDto) => o.fullName !== undefined) @IsString() fullName?: string;
-  @presentOrNull('companyName') @IsString() companyName?: string | null;
-  @presentOrNull('phone') @IsString() phone?: string | null;
-  @presentOrNull('bio') @IsString() bio?: string | null;
+  @ApiPropertyOptional({ minLength: 2, maxLength: 100 })
+  @ValidateIf((o: ProfilePatchDto) => o.fullName !== undefined)
+  @IsString()
+  fullName?: string;
+  @optionalText('null clears it', 100) @presentOrNull('companyName') @IsString() companyName?: string | null;
+  @optionalText('null clears it', 50) @presentOrNull('phone') @IsString() phone?: string | null;
+  @optionalText('null clears it', 2000) @presentOrNull('bio') @IsString() bio?: string | null;
 }
 
 export class UpdateUserDto {
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => ProfilePatchDto) profile?: ProfilePatchDto;
+  @ApiPropertyOptional({ type: ProfilePatchDto, description: 'Absent fields stay unchanged' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ProfilePatchDto)
+  profile?: ProfilePatchDto;
 }
 
 export class NotificationsPatchDto {
-  @IsOptional() @IsBoolean() email?: boolean;
-  @IsOptional() @IsBoolean() productNews?: boolean;
-  @IsOptional() @IsBoolean() interviewReminders?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() email?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() productNews?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() interviewReminders?: boolean;
 }
 
 export class UpdatePreferencesDto {
-  @IsOptional() @IsString() language?: string;
-  @IsOptional() @IsString() timezone?: string;
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => NotificationsPatchDto) notifications?: NotificationsPatchDto;
+  @ApiPropertyOptional({ description: 'BCP 47 tag, canonicalised (pt-br → pt-BR)', example: 'de-DE' })
+  @IsOptional()
+  @IsString()
+  language?: string;
+  @ApiPropertyOptional({ description: 'IANA time zone', example: 'Europe/Berlin' }) @IsOptional() @IsString() timezone?: string;
+  @ApiPropertyOptional({ type: NotificationsPatchDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => NotificationsPatchDto)
+  notifications?: NotificationsPatchDto;
 }
 
 /** Both limits at once, as a plan defines them; ranges are the domain's (Quota.create). */
 export class SetQuotaDto {
-  @IsInt() maxInterviews: number;
-  /** Bytes. */
-  @IsInt() maxStorage: number;
+  @ApiProperty({ minimum: 0, example: 25, description: 'Active interviews allowed' })
+  @IsInt()
+  maxInterviews: number;
+  @ApiProperty({ minimum: 0, example: 10737418240, description: 'Bytes' })
+  @IsInt()
+  maxStorage: number;
 }

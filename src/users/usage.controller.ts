@@ -1,6 +1,16 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Put, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import {
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ApiErrors, BEARER, INTERNAL } from '../common/openapi';
 import { CurrentActor, InternalOnly } from '../common/auth.guard';
 import { parseIdempotencyKey } from '../common/idempotency-key';
 import { etagOf, parseIfMatch } from '../common/if-match';
@@ -11,9 +21,17 @@ import { SetQuota } from './commands/set-quota';
 import { SetQuotaDto } from './dto';
 import { GetQuota } from './queries/get-quota';
 import { GetStats } from './queries/get-stats';
+import { QuotaUsageViewResponse, UsageStatsResponse } from './user.responses';
 import { Versioned } from './user.view';
 
+const ID = ApiParam({ name: 'id', format: 'uuid', description: 'User id (400 VALIDATION_FAILED if not a UUID)' });
+const ETAG = { ETag: { description: 'Version of the user: "<version>"', schema: { type: 'string' } } };
+
 /** Usage statistics and quotas: read by the user, changed by other services. */
+@ApiTags('usage')
+@ApiBearerAuth(BEARER)
+@ApiSecurity(INTERNAL)
+@ApiErrors([401, 'UNAUTHENTICATED'], [429, 'RATE_LIMITED'])
 @Controller('api/v1/users')
 export class UsageController {
   constructor(
@@ -22,12 +40,21 @@ export class UsageController {
   ) {}
 
   @Get(':id/stats')
+  @ApiOperation({ summary: 'Usage statistics, fed by interview, candidate and media events' })
+  @ID
+  @ApiOkResponse({ type: UsageStatsResponse, headers: ETAG })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async stats(@CurrentActor() actor: Actor, @UuidParam() id: string, @Res({ passthrough: true }) reply: FastifyReply) {
     return withEtag(reply, await this.queries.execute(new GetStats(actor, id)));
   }
 
   @Post(':id/stats/increment-interviews')
   @InternalOnly()
+  @ApiOperation({ summary: 'Internal: count a new interview (+1 created, +1 active); X-Internal-Token only' })
+  @ID
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeats with the same key apply once and get the same response' })
+  @ApiOkResponse({ type: UsageStatsResponse })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [422, 'IDEMPOTENCY_KEY_REUSED'])
   @HttpCode(200)
   async incrementInterviews(
     @CurrentActor() actor: Actor,
@@ -42,12 +69,21 @@ export class UsageController {
   }
 
   @Get(':id/quota')
+  @ApiOperation({ summary: 'Used, limit and remaining for interviews and storage' })
+  @ID
+  @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async quota(@CurrentActor() actor: Actor, @UuidParam() id: string, @Res({ passthrough: true }) reply: FastifyReply) {
     return withEtag(reply, await this.queries.execute(new GetQuota(actor, id)));
   }
 
   @Put(':id/quota')
   @InternalOnly()
+  @ApiOperation({ summary: 'Internal: set the limits (a billing service changes plans); X-Internal-Token only' })
+  @ID
+  @ApiHeader({ name: 'If-Match', required: false, description: 'An ETag ("3"); 412 VERSION_MISMATCH when stale' })
+  @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async setQuota(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,

@@ -1,8 +1,20 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotModifiedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentActor } from '../common/auth.guard';
 import { etagOf, matchesIfNoneMatch, parseIfMatch } from '../common/if-match';
+import { ApiErrors, BEARER, INTERNAL } from '../common/openapi';
 import { Actor } from '../common/token-verifier';
 import { UuidParam } from '../common/uuid.pipe';
 import { CreateUser } from './commands/create-user';
@@ -13,7 +25,18 @@ import { UpdateProfile } from './commands/update-profile';
 import { CreateUserDto, NewProfileDto, UpdatePreferencesDto, UpdateUserDto } from './dto';
 import { GetPreferences } from './queries/get-preferences';
 import { GetUser } from './queries/get-user';
+import { RecordsActivity } from './user-activity';
+import { DeletedResponse, PreferencesResponse, UserResponse } from './user.responses';
 
+const ID = ApiParam({ name: 'id', format: 'uuid', description: 'User id (400 VALIDATION_FAILED if not a UUID)' });
+const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: 'An ETag ("3"); 412 VERSION_MISMATCH when stale' });
+const IF_NONE_MATCH = ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag; 304 when still current' });
+const ETAG = { ETag: { description: 'Version of the resource: "<version>"', schema: { type: 'string' } } };
+
+@ApiTags('users')
+@ApiBearerAuth(BEARER)
+@ApiSecurity(INTERNAL)
+@ApiErrors([401, 'UNAUTHENTICATED'], [429, 'RATE_LIMITED'])
 @Controller('api/v1/users')
 export class UsersController {
   constructor(
@@ -22,6 +45,10 @@ export class UsersController {
   ) {}
 
   @Post()
+  @RecordsActivity('user_create', 'User created')
+  @ApiOperation({ summary: 'Create the profile of a person registered in Keycloak' })
+  @ApiCreatedResponse({ type: UserResponse, headers: { ...ETAG, Location: { description: 'The new user', schema: { type: 'string' } } } })
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [409, 'EMAIL_TAKEN, KEYCLOAK_ID_TAKEN'], [413, 'PAYLOAD_TOO_LARGE'], [415, 'UNSUPPORTED_MEDIA_TYPE'])
   async create(@CurrentActor() actor: Actor, @Body() body: CreateUserDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const user = await this.commands.execute(new CreateUser(actor, body));
     void reply.header('etag', etagOf(user.version)).header('location', `/api/v1/users/${user.id}`);
@@ -29,6 +56,11 @@ export class UsersController {
   }
 
   @Get('by-keycloak/:keycloakId')
+  @ApiOperation({ summary: 'A user by Keycloak id' })
+  @IF_NONE_MATCH
+  @ApiOkResponse({ type: UserResponse, headers: ETAG })
+  @ApiNotModifiedResponse({ description: 'If-None-Match matched' })
+  @ApiErrors([403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async getByKeycloakId(
     @CurrentActor() actor: Actor,
     @Param('keycloakId') keycloakId: string,
@@ -40,6 +72,12 @@ export class UsersController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'A user' })
+  @ID
+  @IF_NONE_MATCH
+  @ApiOkResponse({ type: UserResponse, headers: ETAG })
+  @ApiNotModifiedResponse({ description: 'If-None-Match matched' })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async get(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -51,6 +89,12 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @RecordsActivity('user_update', 'User profile updated')
+  @ApiOperation({ summary: 'Change part of the profile: absent fields stay, null clears an optional one' })
+  @ID
+  @IF_MATCH
+  @ApiOkResponse({ type: UserResponse, headers: ETAG })
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async update(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -63,6 +107,12 @@ export class UsersController {
   }
 
   @Put(':id/profile')
+  @RecordsActivity('user_update', 'User profile replaced')
+  @ApiOperation({ summary: 'Replace the profile; optional fields left out are cleared' })
+  @ID
+  @IF_MATCH
+  @ApiOkResponse({ type: UserResponse, headers: ETAG })
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async replaceProfile(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -75,13 +125,25 @@ export class UsersController {
   }
 
   @Delete(':id')
+  @RecordsActivity('user_delete', 'User deleted')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Soft delete: the user is 404 afterwards; email and Keycloak id may register again' })
+  @ID
+  @IF_MATCH
+  @ApiOkResponse({ type: DeletedResponse })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async delete(@CurrentActor() actor: Actor, @UuidParam() id: string, @Headers('if-match') ifMatch: string | undefined) {
     await this.commands.execute(new DeleteUser(actor, id, parseIfMatch(ifMatch)));
     return { message: 'User deleted successfully' };
   }
 
   @Get(':id/preferences')
+  @ApiOperation({ summary: "A user's preferences" })
+  @ID
+  @IF_NONE_MATCH
+  @ApiOkResponse({ type: PreferencesResponse, headers: ETAG })
+  @ApiNotModifiedResponse({ description: 'If-None-Match matched' })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async getPreferences(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -93,6 +155,12 @@ export class UsersController {
   }
 
   @Patch(':id/preferences')
+  @RecordsActivity('preferences_update', 'User preferences updated')
+  @ApiOperation({ summary: 'Change preferences (merge)' })
+  @ID
+  @IF_MATCH
+  @ApiOkResponse({ type: PreferencesResponse, headers: ETAG })
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async updatePreferences(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,

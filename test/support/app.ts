@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SignJWT } from 'jose';
-import { createApp } from '../../src/app';
+import { AppOptions, createApp } from '../../src/app';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import { TEST_DATABASE_URL } from './database';
 
@@ -28,8 +28,8 @@ export interface RunningApp {
 }
 
 /** The real service on an ephemeral port, reached over HTTP. */
-export async function startApp(config: AppConfig = testConfig()): Promise<RunningApp> {
-  const app = await createApp(config);
+export async function startApp(config: AppConfig = testConfig(), options: AppOptions = {}): Promise<RunningApp> {
+  const app = await createApp(config, options);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };

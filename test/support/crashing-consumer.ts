@@ -9,13 +9,14 @@ import { KafkaEventConsumer } from '../../src/messaging/kafka-event-consumer';
 import { KafkaEventPublisher } from '../../src/messaging/kafka-event-publisher';
 import { CONSUMED_TOPICS } from '../../src/users/events/consumed-event';
 import { StatsProjector } from '../../src/users/events/stats-projector';
+import { Metrics } from '../../src/observability/metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const dataSource = await new DataSource({ ...dataSourceOptions(config, null), migrationsRun: false }).initialize();
   const publisher = new KafkaEventPublisher(createKafka(config.kafka));
   await publisher.connect();
-  const projector = new StatsProjector(dataSource, publisher);
+  const projector = new StatsProjector(dataSource, publisher, new Metrics());
   const consumer = new KafkaEventConsumer(createKafka(config.kafka), {
     ...config.kafka.consumer,
     groupId: config.kafka.groupId,

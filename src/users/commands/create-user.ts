@@ -3,6 +3,7 @@ import { Command } from '@nestjs/cqrs';
 import { AccessDenied } from '../../common/domain-error';
 import { Actor } from '../../common/token-verifier';
 import { NewUser, User } from '../domain/user';
+import { Metrics } from '../../observability/metrics';
 import { UserRepository } from '../persistence/user.repository';
 import { toUserView, UserView } from '../user.view';
 
@@ -18,7 +19,10 @@ export class CreateUser extends Command<UserView> {
 
 @CommandHandler(CreateUser)
 export class CreateUserHandler implements ICommandHandler<CreateUser> {
-  constructor(private readonly users: UserRepository) {}
+  constructor(
+    private readonly users: UserRepository,
+    private readonly metrics: Metrics,
+  ) {}
 
   async execute({ actor, input }: CreateUser): Promise<UserView> {
     const user = User.create(input);
@@ -26,6 +30,7 @@ export class CreateUserHandler implements ICommandHandler<CreateUser> {
       throw new AccessDenied('You may only create the profile of your own Keycloak account');
     }
     await this.users.create(user);
+    this.metrics.userCreated();
     return toUserView(user.snapshot());
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor } from '../../common/token-verifier';
 import { ProfileInput } from '../domain/profile';
+import { Metrics } from '../../observability/metrics';
 import { UserRepository } from '../persistence/user.repository';
 import { toUserView, UserView } from '../user.view';
 import { modifyUser } from './modify-user';
@@ -19,10 +20,14 @@ export class ReplaceProfile extends Command<UserView> {
 
 @CommandHandler(ReplaceProfile)
 export class ReplaceProfileHandler implements ICommandHandler<ReplaceProfile> {
-  constructor(private readonly users: UserRepository) {}
+  constructor(
+    private readonly users: UserRepository,
+    private readonly metrics: Metrics,
+  ) {}
 
   async execute({ actor, userId, profile, ifMatch }: ReplaceProfile): Promise<UserView> {
-    const user = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.replaceProfile(profile));
+    const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.replaceProfile(profile));
+    if (changed) this.metrics.profileUpdated();
     return toUserView(user.snapshot());
   }
 }

@@ -23,7 +23,7 @@ export class SetQuotaHandler implements ICommandHandler<SetQuota> {
 
   async execute({ actor, userId, limits, ifMatch }: SetQuota): Promise<Versioned<QuotaView>> {
     const quota = Quota.create({ maxInterviews: limits.maxInterviews, maxStorage: BigInt(limits.maxStorage) });
-    const user = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.changeQuota(quota));
+    const { user } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.changeQuota(quota));
     return { body: toQuotaView(user.snapshot()), version: user.version };
   }
 }

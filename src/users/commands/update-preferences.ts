@@ -21,7 +21,7 @@ export class UpdatePreferencesHandler implements ICommandHandler<UpdatePreferenc
   constructor(private readonly users: UserRepository) {}
 
   async execute({ actor, userId, patch, ifMatch }: UpdatePreferences): Promise<PreferencesView> {
-    const user = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updatePreferences(patch));
+    const { user } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updatePreferences(patch));
     return { preferences: user.preferences.toJSON(), version: user.version };
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor } from '../../common/token-verifier';
 import { ProfilePatch } from '../domain/profile';
+import { Metrics } from '../../observability/metrics';
 import { UserRepository } from '../persistence/user.repository';
 import { toUserView, UserView } from '../user.view';
 import { modifyUser } from './modify-user';
@@ -19,10 +20,14 @@ export class UpdateProfile extends Command<UserView> {
 
 @CommandHandler(UpdateProfile)
 export class UpdateProfileHandler implements ICommandHandler<UpdateProfile> {
-  constructor(private readonly users: UserRepository) {}
+  constructor(
+    private readonly users: UserRepository,
+    private readonly metrics: Metrics,
+  ) {}
 
   async execute({ actor, userId, patch, ifMatch }: UpdateProfile): Promise<UserView> {
-    const user = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updateProfile(patch));
+    const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updateProfile(patch));
+    if (changed) this.metrics.profileUpdated();
     return toUserView(user.snapshot());
   }
 }

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { EventConsumer } from '../../messaging/event-consumer';
 import { EventPublisher } from '../../messaging/event-publisher';
+import { Metrics } from '../../observability/metrics';
 import { StatsProjector } from './stats-projector';
 
 /** Runs the projector on the consumer while the service is up (only when Kafka is configured). */
@@ -11,6 +12,7 @@ export class StatsConsumer implements OnApplicationBootstrap, BeforeApplicationS
 
   constructor(
     private readonly projector: StatsProjector,
+    private readonly metrics: Metrics,
     // Explicit tokens: a `T | null` parameter type is emitted as Object, which Nest cannot resolve.
     @Optional() @Inject(EventConsumer) private readonly consumer: EventConsumer | null,
     @Optional() @Inject(EventPublisher) private readonly deadLetters: EventPublisher | null,
@@ -34,8 +36,9 @@ export class StatsConsumer implements OnApplicationBootstrap, BeforeApplicationS
 
   private async start(consumer: EventConsumer): Promise<void> {
     await this.deadLetters?.connect();
-    await consumer.start(async (batch) => {
+    await consumer.start(async (batch, { lag }) => {
       const { applied, duplicates, deadLetters } = await this.projector.project(batch);
+      this.metrics.setConsumerLag(batch[0].topic, batch[0].partition, lag);
       const summary = `${batch[0].topic}/${batch[0].partition}: applied ${applied}, ${duplicates} duplicates, ${deadLetters} dead letters`;
       if (deadLetters > 0) this.logger.warn(summary);
       else this.logger.debug(summary);

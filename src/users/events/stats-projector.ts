@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { IncomingMessage } from '../../messaging/event-consumer';
 import { EventPublisher, OutgoingMessage } from '../../messaging/event-publisher';
 import { claimEvents } from '../../messaging/inbox';
+import { Metrics } from '../../observability/metrics';
 import { User } from '../domain/user';
 import { lockUsers, saveUsage } from '../persistence/user-batch';
 import { ConsumedEvent, parseConsumedEvent } from './consumed-event';
@@ -25,6 +26,7 @@ export class StatsProjector {
   constructor(
     private readonly dataSource: DataSource,
     private readonly publisher: EventPublisher,
+    private readonly metrics: Metrics,
   ) {}
 
   async project(batch: IncomingMessage[], now = new Date()): Promise<Projection> {
@@ -36,7 +38,7 @@ export class StatsProjector {
       else deadLetters.push(deadLetter(message, parsed.reason, parsed.error, now));
     }
 
-    return this.dataSource.transaction(async (manager) => {
+    const outcome = await this.dataSource.transaction(async (manager) => {
       const fresh = await claimEvents(
         manager,
         events.map(({ event, message }) => ({ eventId: event.eventId, topic: message.topic })),
@@ -44,15 +46,25 @@ export class StatsProjector {
       // A redelivered event and a second copy within the batch are both skipped.
       const toApply = events.filter(({ event }) => fresh.delete(event.eventId));
       const users = await lockUsers(manager, [...new Set(toApply.map(({ event }) => event.userId))].sort());
+      const applied: ConsumedEvent[] = [];
       for (const { event, message } of toApply) {
         const user = users.get(event.userId);
-        if (user) applyEvent(user, event, now);
-        else deadLetters.push(deadLetter(message, 'unknown_user', `no live user ${event.userId}`, now));
+        if (user) {
+          applyEvent(user, event, now);
+          applied.push(event);
+        } else {
+          deadLetters.push(deadLetter(message, 'unknown_user', `no live user ${event.userId}`, now));
+        }
       }
       await saveUsage(manager, [...users.values()]);
       await this.publisher.publish(deadLetters);
-      return { applied: toApply.length, duplicates: events.length - toApply.length, deadLetters: deadLetters.length };
+      return { applied, duplicates: events.filter((e) => !toApply.includes(e)).map(({ event }) => event) };
     });
+    // Counted once the transaction committed: a rolled-back batch comes again.
+    for (const event of outcome.applied) this.metrics.eventConsumed(event.eventType);
+    for (const event of outcome.duplicates) this.metrics.duplicateSkipped(event.eventType);
+    for (const letter of deadLetters) this.metrics.eventDeadLettered(letter.headers.dlq_source_topic ?? 'unknown');
+    return { applied: outcome.applied.length, duplicates: outcome.duplicates.length, deadLetters: deadLetters.length };
   }
 }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { Metrics } from '../../observability/metrics';
 import { UserState } from '../domain/user';
 import { toState, UserRecord } from './user.mapper';
 import { UserReader } from './user.repository';
@@ -19,7 +20,10 @@ export const COLUMNS = `id, keycloak_id AS "keycloakId", email, status, full_nam
 export class PgUserReader extends UserReader {
   private readonly pool: Pool;
 
-  constructor(dataSource: DataSource) {
+  constructor(
+    dataSource: DataSource,
+    private readonly metrics: Metrics,
+  ) {
     super();
     this.pool = (dataSource.driver as unknown as { master: Pool }).master;
   }
@@ -37,7 +41,7 @@ export class PgUserReader extends UserReader {
   }
 
   private async one(name: string, text: string, value: string): Promise<UserState | null> {
-    const { rows } = await this.pool.query<UserRecord>({ name, text, values: [value] });
+    const { rows } = await this.metrics.timeQuery(name, () => this.pool.query<UserRecord>({ name, text, values: [value] }));
     return rows.length > 0 ? toState(rows[0]) : null;
   }
 }

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { IdempotencyKeyReused } from '../../common/domain-error';
 import { OutboxEntity } from '../../messaging/outbox.entity';
+import { Metrics } from '../../observability/metrics';
 import { EmailTaken, KeycloakIdTaken, UserNotFound } from '../domain/errors';
 import { UserEvent } from '../domain/events';
 import { User } from '../domain/user';
@@ -25,7 +26,10 @@ const CREATE_USER = `
 export class TypeOrmUserRepository extends UserRepository {
   private readonly pool: Pool;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: Metrics,
+  ) {
     super();
     this.pool = (dataSource.driver as unknown as { master: Pool }).master;
   }
@@ -38,22 +42,28 @@ export class TypeOrmUserRepository extends UserRepository {
     const events = user.pullEvents();
     const row = toEntity(user.snapshot());
     try {
-      await this.pool.query({
-        name: 'create_user',
-        text: CREATE_USER,
-        values: [
-          row.id, row.keycloakId, row.email, row.status, row.fullName, row.companyName, row.phone, row.bio,
-          row.avatarUrl, row.interviewsCreated, row.interviewsActive, row.candidatesTotal, String(row.storageUsed),
-          row.maxInterviews, String(row.maxStorage), JSON.stringify(row.preferences), row.version, row.createdAt,
-          row.updatedAt, JSON.stringify(events),
-        ],
-      });
+      await this.metrics.timeQuery('create_user', () =>
+        this.pool.query({
+          name: 'create_user',
+          text: CREATE_USER,
+          values: [
+            row.id, row.keycloakId, row.email, row.status, row.fullName, row.companyName, row.phone, row.bio,
+            row.avatarUrl, row.interviewsCreated, row.interviewsActive, row.candidatesTotal, String(row.storageUsed),
+            row.maxInterviews, String(row.maxStorage), JSON.stringify(row.preferences), row.version, row.createdAt,
+            row.updatedAt, JSON.stringify(events),
+          ],
+        }),
+      );
     } catch (error) {
       throw uniqueViolation(error, user) ?? error;
     }
   }
 
   async modify<T>(id: string, change: (user: User) => T | Promise<T>): Promise<{ user: User; result: T }> {
+    return this.metrics.timeQuery('modify_user', () => this.transaction(id, change));
+  }
+
+  private transaction<T>(id: string, change: (user: User) => T | Promise<T>): Promise<{ user: User; result: T }> {
     return this.dataSource.transaction(async (manager) => {
       const user = await lockUser(manager, id);
       const result = await change(user);

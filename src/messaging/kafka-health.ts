@@ -1,0 +1,22 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { ComponentHealth, KafkaHealth } from '../observability/health-contributors';
+import { EventConsumer } from './event-consumer';
+import { OutboxRelay } from './outbox-relay';
+
+/** Kafka on /health: the relay's last attempt to publish, and the stats consumer's state. */
+@Injectable()
+export class KafkaStatus extends KafkaHealth {
+  constructor(
+    private readonly relay: OutboxRelay,
+    // Provided as null when KAFKA_BROKERS is not set.
+    @Optional() @Inject(EventConsumer) private readonly consumer: EventConsumer | null,
+  ) {
+    super();
+  }
+
+  async check(): Promise<ComponentHealth> {
+    const { kafka } = await this.relay.status();
+    const status = kafka.status === 'unreachable' ? 'disconnected' : kafka.status;
+    return { status, broker: kafka.broker, consumer: this.consumer?.status ?? 'disabled' };
+  }
+}

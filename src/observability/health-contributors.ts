@@ -1,0 +1,18 @@
+/** How one dependency is doing: `disabled` when it is not configured. */
+export interface ComponentHealth {
+  status: 'connected' | 'disconnected' | 'disabled';
+  [detail: string]: unknown;
+}
+
+/**
+ * Hooks for the modules that own Kafka and object storage: a global provider of either class
+ * replaces the `disabled` report on /health. Neither decides readiness: events wait in the outbox
+ * while Kafka is away, and reads need no storage.
+ */
+export abstract class KafkaHealth {
+  abstract check(): Promise<ComponentHealth>;
+}
+
+export abstract class StorageHealth {
+  abstract check(): Promise<ComponentHealth>;
+}

@@ -1,0 +1,43 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ComponentHealth } from './health-contributors';
+
+// Response shapes of /health, for the OpenAPI document.
+
+const STATUSES = ['connected', 'disconnected', 'disabled'];
+
+export class DatabaseHealth {
+  @ApiProperty({ enum: ['connected', 'disconnected'] }) status: 'connected' | 'disconnected';
+  @ApiProperty({ description: 'Open connections in the pool' }) connections: number;
+  @ApiProperty({ description: 'True when running on the embedded PostgreSQL (PGlite)' }) embedded: boolean;
+}
+
+export class KafkaHealthReport implements ComponentHealth {
+  [detail: string]: unknown;
+  @ApiProperty({ enum: STATUSES }) status: ComponentHealth['status'];
+  @ApiProperty({ type: String, nullable: true, example: 'localhost:9092' }) broker: string | null;
+}
+
+export class StorageHealthReport implements ComponentHealth {
+  [detail: string]: unknown;
+  @ApiProperty({ enum: STATUSES }) status: ComponentHealth['status'];
+}
+
+export class OutboxHealth {
+  @ApiProperty({ description: 'Events not yet published' }) pending: number;
+  @ApiProperty({ description: 'Age of the oldest unpublished event (0 when none)' }) oldestAgeSeconds: number;
+}
+
+export class HealthReport {
+  @ApiProperty({ enum: ['ok', 'degraded', 'error'], description: 'error: the database is unreachable; degraded: Kafka or storage is' })
+  status: 'ok' | 'degraded' | 'error';
+  @ApiProperty({ format: 'date-time' }) timestamp: string;
+  @ApiProperty({ type: DatabaseHealth }) database: DatabaseHealth;
+  @ApiProperty({ type: KafkaHealthReport }) kafka: ComponentHealth;
+  @ApiProperty({ type: StorageHealthReport }) storage: ComponentHealth;
+  @ApiProperty({ type: OutboxHealth, nullable: true, description: 'null when the database cannot be read' })
+  outbox: OutboxHealth | null;
+}
+
+export class LiveReport {
+  @ApiProperty({ enum: ['ok'] }) status: 'ok';
+}

@@ -1,0 +1,89 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { NotificationSettings, PreferencesFields } from './domain/preferences';
+import { PreferencesView, QuotaView as QuotaView2, StatsView as StatsView2, UserView } from './user.view';
+
+// Response shapes for the OpenAPI document; `implements` keeps them in step with the views.
+
+type ProfileView = UserView['profile'];
+type StatsView = UserView['stats'];
+type QuotaView = UserView['quota'];
+
+export class ProfileResponse implements ProfileView {
+  @ApiProperty({ example: 'Ann Smith' }) fullName: string;
+  @ApiProperty({ type: String, nullable: true }) companyName: string | null;
+  @ApiProperty({ type: String, nullable: true }) phone: string | null;
+  @ApiProperty({ type: String, nullable: true }) bio: string | null;
+  @ApiProperty({ type: String, nullable: true }) avatarUrl: string | null;
+}
+
+export class StatsResponse implements StatsView {
+  @ApiProperty() interviewsCreated: number;
+  @ApiProperty() interviewsActive: number;
+  @ApiProperty() candidatesTotal: number;
+  @ApiProperty({ description: 'Bytes' }) storageUsed: number;
+}
+
+export class QuotaResponse implements QuotaView {
+  @ApiProperty({ example: 10 }) maxInterviews: number;
+  @ApiProperty({ description: 'Bytes', example: 5368709120 }) maxStorage: number;
+}
+
+export class NotificationsResponse implements NotificationSettings {
+  @ApiProperty() email: boolean;
+  @ApiProperty() productNews: boolean;
+  @ApiProperty() interviewReminders: boolean;
+}
+
+export class PreferencesFieldsResponse implements PreferencesFields {
+  @ApiProperty({ example: 'en' }) language: string;
+  @ApiProperty({ example: 'UTC' }) timezone: string;
+  @ApiProperty({ type: NotificationsResponse }) notifications: NotificationsResponse;
+}
+
+export class UserResponse implements UserView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: 'kc-demo' }) keycloakId: string;
+  @ApiProperty({ format: 'email' }) email: string;
+  @ApiProperty({ enum: ['active', 'deleted'] }) status: UserView['status'];
+  @ApiProperty({ type: ProfileResponse }) profile: ProfileResponse;
+  @ApiProperty({ type: StatsResponse }) stats: StatsResponse;
+  @ApiProperty({ type: QuotaResponse }) quota: QuotaResponse;
+  @ApiProperty({ type: PreferencesFieldsResponse }) preferences: PreferencesFieldsResponse;
+  @ApiProperty({ description: 'Increments on every change; the ETag is "<version>"', example: 1 }) version: number;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
+}
+
+export class PreferencesResponse implements PreferencesView {
+  @ApiProperty({ type: PreferencesFieldsResponse }) preferences: PreferencesFieldsResponse;
+  @ApiProperty({ example: 2 }) version: number;
+}
+
+export class DeletedResponse {
+  @ApiProperty({ example: 'User deleted successfully' }) message: string;
+}
+
+export class UsageStatsResponse implements StatsView2 {
+  @ApiProperty({ example: 3 }) interviewsCreated: number;
+  @ApiProperty({ example: 2 }) interviewsActive: number;
+  @ApiProperty({ example: 14 }) candidatesTotal: number;
+  @ApiProperty({ description: 'Bytes', example: 1610612736 }) storageUsed: number;
+  @ApiProperty({ description: 'Binary multiples', example: '1.5 GB' }) storageUsedFormatted: string;
+}
+
+export class QuotaUsageResponse {
+  @ApiProperty({ example: 2 }) used: number;
+  @ApiProperty({ example: 10 }) limit: number;
+  @ApiProperty({ example: 8 }) remaining: number;
+}
+
+export class StorageUsageResponse extends QuotaUsageResponse {
+  @ApiProperty({ example: '1.5 GB' }) usedFormatted: string;
+  @ApiProperty({ example: '5 GB' }) limitFormatted: string;
+}
+
+export class QuotaUsageViewResponse implements QuotaView2 {
+  @ApiProperty({ type: QuotaUsageResponse, description: 'Active interviews against maxInterviews' }) interviews: QuotaUsageResponse;
+  @ApiProperty({ type: StorageUsageResponse, description: 'Bytes against maxStorage' }) storage: StorageUsageResponse;
+  @ApiProperty({ description: 'True when either limit is reached' }) exceeded: boolean;
+}

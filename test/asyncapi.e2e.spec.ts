@@ -1,0 +1,123 @@
+import Ajv, { ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { call, RunningApp, startApp, tokenFor, uniqueIdentity } from './support/app';
+import { sql } from './support/database';
+
+const document = parse(readFileSync(resolve(__dirname, '..', 'asyncapi.yaml'), 'utf8'));
+
+/** A validator per event type, from the message payload schemas of asyncapi.yaml. */
+function validators(): Map<string, ValidateFunction> {
+  // Not strict: the AsyncAPI document around the schemas has keywords JSON Schema does not know.
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema(document, 'asyncapi');
+  const byType = new Map<string, ValidateFunction>();
+  for (const [key, message] of Object.entries<any>(document.components.messages)) {
+    byType.set(message.name, ajv.getSchema(`asyncapi#/components/messages/${key}/payload`)!);
+  }
+  return byType;
+}
+
+/** Follows a local `$ref` such as '#/channels/userEvents/messages/userCreated'. */
+function resolveRef(ref: string): any {
+  return ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce((node: any, key) => (node === undefined ? undefined : node[key]), document);
+}
+
+describe('asyncapi.yaml', () => {
+  const validate = validators();
+  const check = (payload: any) => {
+    const fn = validate.get(payload.eventType);
+    if (!fn) return [`no message named ${payload.eventType}`];
+    return fn(payload) ? [] : fn.errors!.map((e) => `${e.instancePath} ${e.message}`);
+  };
+
+  it('is AsyncAPI 3.0 whose references all resolve, with a message for every event in and out', () => {
+    expect(document.asyncapi).toBe('3.0.0');
+    const refs = JSON.stringify(document).match(/"\$ref":"[^"]+"/g)!.map((r) => r.slice(8, -1));
+    for (const ref of refs) expect({ ref, found: resolveRef(ref) !== undefined }).toEqual({ ref, found: true });
+    // One topic per event type: each operation's channel address is the name of the message it carries.
+    const byAction = (action: string) =>
+      Object.values<any>(document.operations)
+        .filter((operation) => operation.action === action)
+        .map((operation) => {
+          const names = operation.messages.map((m: any) => resolveRef(resolveRef(m.$ref).$ref).name);
+          expect(names).toEqual([resolveRef(operation.channel.$ref).address]);
+          return names[0];
+        });
+    expect(byAction('send')).toEqual(['user.created', 'user.updated', 'user.avatar_uploaded', 'user.deleted', 'user.quota_threshold_reached']);
+    expect(byAction('receive')).toEqual([
+      'interview.created',
+      'interview.completed',
+      'interview.deleted',
+      'candidate.added',
+      'media.uploaded',
+      'media.deleted',
+    ]);
+  });
+
+  it("accepts its own examples", () => {
+    for (const message of Object.values<any>(document.components.messages)) {
+      for (const example of message.examples ?? []) expect({ name: message.name, errors: check(example.payload) }).toEqual({ name: message.name, errors: [] });
+    }
+  });
+
+  describe('against real messages', () => {
+    let api: RunningApp;
+    beforeAll(async () => {
+      api = await startApp();
+    });
+    afterAll(() => api.close());
+
+    it('describes every outbox payload the service writes: create, patch, put, preferences, delete', async () => {
+      const identity = uniqueIdentity('async');
+      const token = await tokenFor(identity.keycloakId);
+      const created = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Async Api', phone: '123 456' } } });
+      const id = created.body.id;
+      const steps = [
+        await call(api.url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { companyName: 'Acme', phone: null, bio: 'Line 1\nLine 2' } } }),
+        await call(api.url, 'PUT', `/api/v1/users/${id}/profile`, { token, body: { fullName: 'Async B. Api' } }),
+        await call(api.url, 'PATCH', `/api/v1/users/${id}/preferences`, { token, body: { language: 'pt-br', notifications: { email: false } } }),
+        await call(api.url, 'DELETE', `/api/v1/users/${id}`, { token }),
+      ];
+      expect([created.status, ...steps.map((s) => s.status)]).toEqual([201, 200, 200, 200, 200]);
+
+      const rows = await sql<{ payload: any }>('SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id', [id]);
+      expect(rows.map((r) => r.payload.eventType)).toEqual(['user.created', 'user.updated', 'user.updated', 'user.updated', 'user.deleted']);
+      for (const { payload } of rows) expect({ payload, errors: check(payload) }).toEqual({ payload, errors: [] });
+
+      // Whatever other tests left in the outbox is held to the contract too.
+      const all = await sql<{ payload: any }>('SELECT payload FROM outbox');
+      for (const { payload } of all) expect({ payload, errors: check(payload) }).toEqual({ payload, errors: [] });
+
+      // The schemas have teeth: a message that drifts from the contract is rejected.
+      const [createdEvent, updatedEvent] = rows.map((r) => r.payload);
+      const { eventId: _, ...withoutId } = createdEvent;
+      expect(check(withoutId)).not.toEqual([]);
+      expect(check({ ...createdEvent, data: { ...createdEvent.data, phone: '123' } })).not.toEqual([]);
+      expect(check({ ...createdEvent, timestamp: 'yesterday' })).not.toEqual([]);
+      expect(check({ ...updatedEvent, data: { changes: {} } })).not.toEqual([]);
+      expect(check({ ...updatedEvent, data: { changes: { email: 'x@example.com' } } })).not.toEqual([]);
+    });
+
+    it('describes the events consumed from other services, rejecting malformed ones', () => {
+      const base = { eventId: 'evt-1', timestamp: '2026-11-21T22:00:00.000Z', userId: '7014ed6a-0226-41c1-a5b5-3338432c0230' };
+      for (const type of ['interview.created', 'interview.completed', 'interview.deleted']) {
+        expect(check({ ...base, eventType: type, data: { interviewId: 'iv-9' } })).toEqual([]);
+        expect(check({ ...base, eventType: type, data: {} })).not.toEqual([]);
+      }
+      expect(check({ ...base, eventType: 'candidate.added', data: { interviewId: 'iv-9', candidateId: 'c-1' } })).toEqual([]);
+      expect(check({ ...base, eventType: 'candidate.added', data: { interviewId: 'iv-9' } })).not.toEqual([]);
+      for (const type of ['media.uploaded', 'media.deleted']) {
+        expect(check({ ...base, eventType: type, data: { fileId: 'f-1', fileSize: 2048 } })).toEqual([]);
+        expect(check({ ...base, eventType: type, data: { fileId: 'f-1', fileSize: -1 } })).not.toEqual([]);
+      }
+      expect(check({ ...base, eventType: 'media.uploaded', userId: 'not-a-uuid', data: { fileId: 'f', fileSize: 1 } })).not.toEqual([]);
+    });
+  });
+});

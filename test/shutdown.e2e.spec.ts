@@ -1,0 +1,145 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+import { call, TEST_SECRET, tokenFor, uniqueIdentity } from './support/app';
+import { TEST_DATABASE_URL } from './support/database';
+
+const ROOT = resolve(__dirname, '..');
+
+interface Service {
+  child: ChildProcess;
+  url: string;
+  logs: string[];
+  exited: Promise<number | null>;
+}
+
+/** The built service (`node dist/src/main.js`) as production runs it. */
+async function startService(env: Record<string, string> = {}): Promise<Service> {
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: TEST_DATABASE_URL,
+      DATABASE_MIGRATIONS_RUN: 'false',
+      AUTH_JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const url = await new Promise<string>((done, fail) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        logs.push(line);
+        const match = /listening on (http:\/\/[\d.:]+)/.exec(line);
+        if (match) done(match[1]);
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+    void exited.then((code) => fail(new Error(`the service exited with ${code}:\n${logs.join('\n')}`)));
+  });
+  return { child, url, logs, exited };
+}
+
+/** Holds a row lock on the user, so that changes to it stay in flight until released. */
+async function lockUser(id: string): Promise<{ release(): Promise<void>; waiting(): Promise<number> }> {
+  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [id]);
+  return {
+    release: async () => {
+      await client.query('COMMIT');
+      await client.end();
+    },
+    waiting: async () => {
+      // Statistics views are read once per transaction unless the snapshot is dropped.
+      await client.query('SELECT pg_stat_clear_snapshot()');
+      return Number(
+        (await client.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+          .rows[0].n,
+      );
+    },
+  };
+}
+
+async function until(condition: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('graceful shutdown of the built service', () => {
+  const started: Service[] = [];
+  // A failed test must not leave a service running (Jest would wait for it forever).
+  afterEach(() => {
+    for (const service of started.splice(0)) if (service.child.exitCode === null) service.child.kill('SIGKILL');
+  });
+  beforeAll(() => {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  }, 120_000);
+
+  async function userInFlight(url: string, requests: number) {
+    const identity = uniqueIdentity('shutdown');
+    const token = await tokenFor(identity.keycloakId);
+    const created = await call(url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Shut Down' } } });
+    expect(created.status).toBe(201);
+    const lock = await lockUser(created.body.id);
+    const inFlight = Array.from({ length: requests }, (_, i) =>
+      call(url, 'PATCH', `/api/v1/users/${created.body.id}`, { token, body: { profile: { bio: `in flight ${i}` } } }).catch(
+        (error: Error) => ({ status: 0, body: error.message }),
+      ),
+    );
+    await until(async () => (await lock.waiting()) === requests, `${requests} requests waiting on the row lock`);
+    return { lock, inFlight };
+  }
+
+  it('on SIGTERM stops accepting, finishes the requests in flight, closes the pool and exits 0', async () => {
+    const service = await startService();
+    started.push(service);
+    const { lock, inFlight } = await userInFlight(service.url, 6);
+
+    service.child.kill('SIGTERM');
+    await until(async () => service.logs.some((l) => l.includes('SIGTERM received')), 'the shutdown to start');
+    await until(
+      () => fetch(`${service.url}/health/live`).then(() => false, () => true),
+      'the listening socket to close',
+    );
+    expect(service.child.exitCode).toBeNull(); // still serving what it accepted
+
+    await lock.release();
+    const results = await Promise.all(inFlight);
+    expect(results.map((r) => r.status)).toEqual(Array(6).fill(200));
+    expect(results.map((r) => r.body.version).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(await service.exited).toBe(0);
+    expect(service.logs.some((l) => l.includes('Shut down cleanly'))).toBe(true);
+    for (const line of service.logs) expect(() => JSON.parse(line)).not.toThrow();
+  }, 30_000);
+
+  it('gives up after SHUTDOWN_TIMEOUT_MS and exits 1 when requests never finish', async () => {
+    const service = await startService({ SHUTDOWN_TIMEOUT_MS: '500' });
+    started.push(service);
+    const { lock, inFlight } = await userInFlight(service.url, 2);
+    try {
+      const started = Date.now();
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(1);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(service.logs.some((l) => l.includes('did not finish within 500 ms'))).toBe(true);
+      expect((await Promise.all(inFlight)).map((r) => r.status)).toEqual([0, 0]);
+    } finally {
+      await lock.release();
+    }
+  }, 30_000);
+});
