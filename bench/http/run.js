@@ -1,6 +1,8 @@
 'use strict';
 // HTTP benchmark: the real service (dist/src/main.js) against a bare Fastify + pg baseline
 // (bench/http/bare-server.js), interleaved rounds with autocannon; only the ratios mean something.
+// GET also runs against "service-noobs" (the same build, METRICS_ENABLED=false LOG_LEVEL=silent) to price
+// metrics + logging (BENCH_OBSERVABILITY=0: skip it).
 // See bench/README.md.   npm run bench:http  [-- --profile]
 
 const { spawn } = require('node:child_process');
@@ -37,6 +39,8 @@ const settings = {
   connections: intEnv('BENCH_CONNECTIONS', 50),
   poolSize: intEnv('BENCH_POOL_SIZE', 10),
   bareStatements: process.env.BENCH_BARE_STATEMENTS || 'named',
+  // A third server, the service without HTTP metrics and logs, measured for GET only.
+  observability: process.env.BENCH_OBSERVABILITY !== '0',
   profile: process.argv.includes('--profile'),
   verbose: process.argv.includes('--verbose') || process.env.BENCH_VERBOSE === '1',
 };
@@ -44,6 +48,10 @@ if (!['named', 'unnamed'].includes(settings.bareStatements)) {
   throw new Error(`BENCH_BARE_STATEMENTS must be named or unnamed (got "${settings.bareStatements}")`);
 }
 const TARGETS = { GET: 0.75, POST: 0.7 };
+/** Most that metrics + logging may cost on GET, as a share of service-noobs rps. */
+const OBSERVABILITY_TARGET = 0.1;
+const NOOBS = 'service-noobs';
+const NAME_WIDTH = settings.observability ? NOOBS.length : 7;
 const databaseUrl = `${settings.pgServer}/${settings.database}`;
 const secret = crypto.randomBytes(36).toString('base64url'); // 48 chars
 const internalToken = crypto.randomBytes(24).toString('base64url');
@@ -174,14 +182,23 @@ function extraServiceEnv() {
 }
 
 function startService(profileName) {
-  return startServer('service', serviceArgs(profileName), {
+  return startServer('service', serviceArgs(profileName), serviceEnv());
+}
+
+/** The same build with per-request HTTP metrics and all logging off: what observability costs. */
+function startServiceNoObservability() {
+  return startServer(NOOBS, serviceArgs(), { ...serviceEnv(), METRICS_ENABLED: 'false', LOG_LEVEL: 'silent' });
+}
+
+function serviceEnv() {
+  return {
     AUTH_JWT_SECRET: secret,
     INTERNAL_API_TOKEN: internalToken,
     LOG_LEVEL: 'warn',
     // One token sends every GET: a per-caller limit would answer 429. The limiter is on in production.
     RATE_LIMIT_PER_MINUTE: '0',
     ...extraServiceEnv(),
-  });
+  };
 }
 
 function startBare(profileName) {
@@ -417,7 +434,7 @@ async function measure(server, kind, ids, token, db, label) {
     cpu,
   };
   const flag = result.bad || warmupBad ? `  <-- ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, warm-up ${warmupBad} bad; status ${JSON.stringify(result.statusCodes)}` : '';
-  console.log(`  ${label.padEnd(9)} ${kind.padEnd(4)} ${server.name.padEnd(7)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${String(result.p50).padStart(4)} ms  p99 ${String(result.p99).padStart(4)} ms  CPU/req: server ${us(cpu.server)} µs, postgres ${us(cpu.postgres)} µs, autocannon ${us(cpu.loadgen)} µs; machine ${pct(cpu.machineBusy)} busy, ${pct(cpu.otherLoad)} other processes${cpu.steal > 1 ? `, ${pct(cpu.steal)} stolen` : ''}${flag}`);
+  console.log(`  ${label.padEnd(9)} ${kind.padEnd(4)} ${server.name.padEnd(NAME_WIDTH)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${String(result.p50).padStart(4)} ms  p99 ${String(result.p99).padStart(4)} ms  CPU/req: server ${us(cpu.server)} µs, postgres ${us(cpu.postgres)} µs, autocannon ${us(cpu.loadgen)} µs; machine ${pct(cpu.machineBusy)} busy, ${pct(cpu.otherLoad)} other processes${cpu.steal > 1 ? `, ${pct(cpu.steal)} stolen` : ''}${flag}`);
   if (cpu.otherLoad !== null && cpu.otherLoad > OTHER_LOAD_LIMIT) {
     console.log(`            ^ other processes used ${cpu.otherLoad.toFixed(0)}% of the machine during this run: treat it with suspicion`);
   }
@@ -440,6 +457,16 @@ async function sanityCheck(servers, ids, token) {
     if (post.status !== 201) throw new Error(`${server.name}: POST answered ${post.status}: ${postBody}`);
     console.log(`  ${server.name}: GET 200 (${getBody.length} B), POST 201 (${postBody.length} B)`);
   }
+}
+
+/** The service records the GET just sent in its HTTP histogram; service-noobs must not (else the switch is not on). */
+async function checkHttpMetrics(server, expected) {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const recorded = /^user_service_http_request_duration_seconds_count\{[^}]*route="\/api\/v1\/users\/:id"/m.test(text);
+  if (recorded !== expected) {
+    throw new Error(`${server.name}: GET /metrics ${recorded ? 'has' : 'lacks'} the GET /api/v1/users/:id request series (expected ${expected ? 'it' : 'none'})`);
+  }
+  console.log(`  ${server.name}: HTTP request metrics ${recorded ? 'recorded' : 'off'}`);
 }
 
 // ---------------------------------------------------------------- report
@@ -477,7 +504,10 @@ function printTable(results) {
     const failed = [...service, ...bare].some((r) => r.bad > 0 || r.warmupBad > 0);
     const verdict = failed ? 'INVALID' : ratio >= TARGETS[kind] ? 'PASS' : 'SHORT';
     verdicts.push(`${kind} ${verdict}`);
-    for (const [name, list] of [['service', service], ['bare', bare]]) {
+    const noobs = of(NOOBS);
+    const lists = [['service', service], ['bare', bare]];
+    if (noobs.length > 0) lists.push([NOOBS, noobs]);
+    for (const [name, list] of lists) {
       const first = name === 'service';
       rows.push([
         first ? endpoint : '',
@@ -509,6 +539,42 @@ function printTable(results) {
   return verdicts;
 }
 
+/**
+ * What metrics + logging cost on GET: service (as deployed) against service-noobs (METRICS_ENABLED=false,
+ * LOG_LEVEL=silent), paired per round like svc/bare. Null when service-noobs was not measured.
+ */
+function printObservabilityOverhead(results) {
+  const of = (name) => results.filter((r) => r.kind === 'GET' && r.server === name);
+  const service = of('service');
+  const noobs = of(NOOBS);
+  if (service.length === 0 || noobs.length === 0) return null;
+  const pairs = service.map((r, i) => r.rps / noobs[i].rps).filter(Number.isFinite);
+  const overhead = 1 - median(pairs);
+  const serviceCpu = median(service.map((r) => r.cpu.server ?? NaN));
+  const noobsCpu = median(noobs.map((r) => r.cpu.server ?? NaN));
+  const cpuOverhead = serviceCpu / noobsCpu - 1;
+  const failed = [...service, ...noobs].some((r) => r.bad > 0 || r.warmupBad > 0);
+  const verdict = failed ? 'INVALID' : overhead <= OBSERVABILITY_TARGET ? 'PASS' : 'OVER';
+  const signed = (x) => `${x >= 0 ? '' : '-'}${Math.abs(100 * x).toFixed(1)}%`;
+  console.log(
+    `\nmetrics+logging overhead on GET: ${signed(overhead)} (service rps vs ${NOOBS} rps, median of per-round ratios), ` +
+      `target <= ${(100 * OBSERVABILITY_TARGET).toFixed(0)}%: ${verdict}`,
+  );
+  console.log(
+    `  per round service/${NOOBS} rps: ${pairs.map((x) => x.toFixed(3)).join(' ')}; median rps ${median(service.map((r) => r.rps)).toFixed(0)} vs ` +
+      `${median(noobs.map((r) => r.rps)).toFixed(0)}`,
+  );
+  console.log(
+    `  node CPU µs/req: service ${us(serviceCpu).trim()}, ${NOOBS} ${us(noobsCpu).trim()}` +
+      (Number.isFinite(cpuOverhead) ? ` (${cpuOverhead >= 0 ? '+' : ''}${signed(cpuOverhead)} CPU per request with metrics+logging)` : ''),
+  );
+  console.log(
+    `  ${NOOBS} = the same build with METRICS_ENABLED=false (no per-request HTTP histogram) and LOG_LEVEL=silent; the service\n` +
+      '  logs at warn here (no per-request lines), as BENCH_SERVICE_ENV=LOG_LEVEL=info would at the production default.',
+  );
+  return verdict;
+}
+
 /** True when other jobs used more than OTHER_LOAD_LIMIT% of the machine in some measured run. */
 function reportOtherLoad(results) {
   const loads = results.map((r) => r.cpu.otherLoad).filter((x) => x !== null);
@@ -536,7 +602,7 @@ function warnIfInvalid(results) {
 
 async function main() {
   const cpus = os.cpus();
-  console.log('HTTP benchmark: user-service vs bare Fastify + pg');
+  console.log(`HTTP benchmark: user-service vs bare Fastify + pg${settings.observability ? ` (GET also vs ${NOOBS}: metrics and logs off)` : ''}`);
   console.log(`date ${new Date().toISOString()}  node ${process.version}  ${cpus.length} CPUs (${cpus[0]?.model?.trim()})  ${os.platform()} ${os.release()}`);
   console.log(
     `database ${settings.database}, ${settings.users} users, ${settings.connections} connections, ` +
@@ -562,17 +628,25 @@ async function main() {
 
     if (!settings.profile) {
       const bare = await startBare();
-      console.log(`service on ${service.url}, bare on ${bare.url}`);
-      await sanityCheck([service, bare], ids, token);
+      const noobs = settings.observability ? await startServiceNoObservability() : null;
+      console.log(`service on ${service.url}, bare on ${bare.url}${noobs ? `, ${NOOBS} on ${noobs.url}` : ''}`);
+      await sanityCheck(noobs ? [service, bare, noobs] : [service, bare], ids, token);
+      if (noobs) {
+        await checkHttpMetrics(service, true);
+        await checkHttpMetrics(noobs, false);
+      }
       const results = [];
       for (let round = 1; round <= settings.rounds; round++) {
         const order = round % 2 === 1 ? [service, bare] : [bare, service];
         for (const kind of ['GET', 'POST']) {
-          for (const server of order) results.push(await measure(server, kind, ids, token, db, `round ${round}`));
+          // GET: service-noobs next to the service, on the side away from bare, so both pairs stay adjacent.
+          const servers = kind === 'GET' && noobs ? (round % 2 === 1 ? [noobs, ...order] : [...order, noobs]) : order;
+          for (const server of servers) results.push(await measure(server, kind, ids, token, db, `round ${round}`));
         }
       }
       await service.stop();
       await bare.stop();
+      await noobs?.stop();
       console.log('');
       const verdicts = printTable(results);
       const shared = results.some((r) => r.cpu.otherLoad !== null && r.cpu.otherLoad > OTHER_LOAD_LIMIT);
@@ -586,6 +660,7 @@ async function main() {
           'request; pg CPU = the bench database\'s backends + WAL writer/checkpointer etc. per request. The CPU columns move\n' +
           'far less than rps from minute to minute.',
       );
+      printObservabilityOverhead(results);
       reportOtherLoad(results);
       warnIfInvalid(results);
       return;

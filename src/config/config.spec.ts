@@ -62,6 +62,9 @@ describe('loadConfig', () => {
   it('reads the operating variables', () => {
     expect(loadConfig({})).toMatchObject({ logLevel: 'info', corsOrigins: [], rateLimitPerMinute: 600, shutdownTimeoutMs: 10000 });
     expect(loadConfig({ NODE_ENV: 'test' }).logLevel).toBe('warn');
+    expect(loadConfig({}).metricsEnabled).toBe(true);
+    expect(loadConfig({ METRICS_ENABLED: 'false', LOG_LEVEL: 'silent' })).toMatchObject({ metricsEnabled: false, logLevel: 'silent' });
+    expect(problems({ METRICS_ENABLED: 'off' })).toEqual(['METRICS_ENABLED must be true or false (got "off")']);
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).corsOrigins).toEqual([
       'https://a.example.com',
       'http://localhost:5173',

@@ -65,7 +65,10 @@ export abstract class AppConfig {
     bucket: string;
     useSSL: boolean;
   };
+  /** pino level; 'silent' turns logging off. */
   logLevel!: string;
+  /** false: the per-request HTTP metrics (user_service_http_request_duration_seconds) are not recorded. */
+  metricsEnabled!: boolean;
   /** Requests slower than this are logged (at warn) even when they succeed. */
   slowRequestMs!: number;
   /** Origins allowed by CORS; empty: CORS is off. */
@@ -164,7 +167,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       useSSL: read.bool('MINIO_USE_SSL', false),
     },
     // Tests start many apps; they stay quiet unless asked.
-    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'], nodeEnv === 'test' ? 'warn' : 'info'),
+    logLevel: read.oneOf('LOG_LEVEL', ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'], nodeEnv === 'test' ? 'warn' : 'info'),
+    metricsEnabled: read.bool('METRICS_ENABLED', true),
     slowRequestMs: read.int('LOG_SLOW_REQUEST_MS', 1000, 1, 3_600_000),
     corsOrigins: read.origins('CORS_ORIGINS'),
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
