@@ -13,4 +13,6 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 30000,
+  // A safety net, not a cure: a client library timer left behind must not hang CI after all tests ran.
+  forceExit: true,
 };

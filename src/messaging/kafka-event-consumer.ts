@@ -39,6 +39,9 @@ export class KafkaEventConsumer extends EventConsumer {
       rebalanceTimeout: this.options.rebalanceTimeoutMs,
       maxWaitTimeInMs: this.options.maxWaitMs,
       maxBytesPerPartition: this.options.maxBytesPerPartition,
+      // kafkajs restarts a crashed consumer on a timer, even when disconnect() came in between; a
+      // stopped consumer must stay stopped, or it retries a gone broker forever and keeps the process alive.
+      retry: { restartOnFailure: async () => this.consumer === consumer },
     });
     this.consumer = consumer;
     this.state = 'starting';
