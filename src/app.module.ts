@@ -9,6 +9,7 @@ import { BodyValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
 import { dataSourceOptions, EmbeddedDatabase } from './config/database';
 import { HealthController } from './observability/health.controller';
+import { StorageModule } from './storage/storage.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -21,6 +22,7 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot(dataSourceOptions(config, embedded)),
         CqrsModule.forRoot(),
+        StorageModule.forRoot(config),
         UsersModule,
       ],
       controllers: [HealthController],

@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -6,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/config';
 import { EmbeddedDatabase } from './config/database';
+import { AVATAR_MAX_BYTES } from './users/avatar-upload';
 
 /** Builds the service (not listening yet); main.ts and the e2e tests both start it this way. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -29,6 +31,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     await embedded?.close();
     throw error;
   }
+  // Multipart bodies are streamed by the handler (avatar uploads) with their own limits, not bodyLimit.
+  await app.register(multipart, { limits: { fileSize: AVATAR_MAX_BYTES }, throwFileSizeLimit: false });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);

@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { DataSourceOptions } from 'typeorm';
 import { CreateUserSchema1763700000000 } from '../../migrations/1763700000000-CreateUserSchema';
+import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAvatarKeys';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { ProcessedEventEntity } from '../messaging/processed-event.entity';
 import { UserEntity } from '../users/persistence/user.entity';
@@ -11,7 +12,7 @@ import { AppConfig } from './config';
 
 export const ENTITIES = [UserEntity, OutboxEntity, ProcessedEventEntity];
 // Listed, not globbed, so tests, the CLI and the compiled service load the same set.
-export const MIGRATIONS = [CreateUserSchema1763700000000];
+export const MIGRATIONS = [CreateUserSchema1763700000000, AddAvatarKeys1764000000000];
 
 /** The in-process PostgreSQL used when no DATABASE_URL is given. */
 export class EmbeddedDatabase {

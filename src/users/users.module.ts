@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AvatarController } from './avatar.controller';
 import { CreateUserHandler } from './commands/create-user';
 import { DeleteUserHandler } from './commands/delete-user';
+import { RemoveAvatarHandler } from './commands/remove-avatar';
+import { ReplaceAvatarHandler } from './commands/replace-avatar';
 import { ReplaceProfileHandler } from './commands/replace-profile';
 import { UpdatePreferencesHandler } from './commands/update-preferences';
 import { UpdateProfileHandler } from './commands/update-profile';
@@ -14,7 +17,7 @@ import { UsersController } from './users.controller';
 
 @Module({
   imports: [CqrsModule],
-  controllers: [UsersController],
+  controllers: [UsersController, AvatarController],
   providers: [
     { provide: UserRepository, useClass: TypeOrmUserRepository },
     { provide: UserReader, useClass: PgUserReader },
@@ -23,6 +26,8 @@ import { UsersController } from './users.controller';
     ReplaceProfileHandler,
     DeleteUserHandler,
     UpdatePreferencesHandler,
+    ReplaceAvatarHandler,
+    RemoveAvatarHandler,
     GetUserHandler,
     GetPreferencesHandler,
   ],

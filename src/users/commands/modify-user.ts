@@ -10,12 +10,12 @@ export async function modifyUser(
   actor: Actor,
   id: string,
   ifMatch: number[] | null,
-  change: (user: User) => void,
+  change: (user: User) => unknown,
 ): Promise<User> {
-  const { user } = await users.modify(id, (user) => {
+  const { user } = await users.modify(id, async (user) => {
     assertCanAccess(actor, user.keycloakId);
     assertVersion(ifMatch, user.version);
-    change(user);
+    await change(user);
   });
   return user;
 }

@@ -44,6 +44,13 @@ export class TypeOrmUserRepository extends UserRepository {
       return { user, result };
     });
   }
+
+  async withAvatarLock<T>(id: string, fn: (currentKeys: readonly string[]) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows: { avatar_keys: string[] }[] = await manager.query('SELECT avatar_keys FROM users WHERE id = $1 FOR UPDATE', [id]);
+      return fn(rows[0]?.avatar_keys ?? []);
+    });
+  }
 }
 
 async function writeOutbox(manager: EntityManager, events: UserEvent[]): Promise<void> {

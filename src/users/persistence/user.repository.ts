@@ -11,6 +11,13 @@ export abstract class UserRepository {
    * Throws UserNotFound for a missing or deleted user.
    */
   abstract modify<T>(id: string, change: (user: User) => T | Promise<T>): Promise<{ user: User; result: T }>;
+
+  /**
+   * Runs `fn` under the same row lock as modify() (deleted users included; no row: nothing to lock), with the
+   * storage keys of the avatar the row holds now. Avatar objects are written and deleted only under this lock
+   * or modify()'s, so a delete can check that no one has just made the objects current again.
+   */
+  abstract withAvatarLock<T>(id: string, fn: (currentKeys: readonly string[]) => Promise<T>): Promise<T>;
 }
 
 /** Reads for queries: no aggregate, no lock, no transaction. */
