@@ -209,9 +209,13 @@ describe('avatars on S3 (s3rver over TCP)', () => {
       const { rss, arrayBuffers } = process.memoryUsage();
       samples.push({ rss, buffers: arrayBuffers });
     };
-    sample();
-    const before = samples[0];
-    const sampler = setInterval(sample, 25);
+    for (let i = 0; i < 3; i++) {
+      sample();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const before = { rss: Math.min(...samples.map((s) => s.rss)), buffers: Math.min(...samples.map((s) => s.buffers)) };
+    samples.length = 0;
+    const sampler = setInterval(sample, 50);
     const started = performance.now();
     try {
       const res = await streamHugeUpload(api.url, id, token, 50 * MB, 10);
@@ -219,7 +223,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
       expectError(res, 413, 'PAYLOAD_TOO_LARGE', 'Avatar file size exceeds 5MB limit');
       expect(res.bytesWrittenAtResponse).toBeGreaterThan(5 * MB);
       expect(res.bytesWrittenAtResponse).toBeLessThan(15 * MB); // answered at the limit, not at the end of the body
-      expect(elapsed).toBeLessThan(10_000);
+      expect(elapsed).toBeLessThan(15_000); // paced by the client: 50 x 10 ms, plus a full GC every 50 ms
       console.log(`50 MB upload: ${Math.round(elapsed)} ms, answered after ${(res.bytesWrittenAtResponse / MB).toFixed(1)} MB`);
     } finally {
       clearInterval(sampler);

@@ -6,6 +6,8 @@ import { sniffImageType } from '../storage/avatar-image';
 import { UnsupportedImageType } from '../storage/avatar-processor';
 
 export const AVATAR_MAX_BYTES = 5 * 1024 * 1024;
+/** A client that takes longer to send its file holds an upload slot no longer (5 MB in 30 s is ~1.4 Mbit/s). */
+export const AVATAR_READ_TIMEOUT_MS = 30_000;
 /** The form field that carries the image. */
 export const AVATAR_FIELD = 'file';
 
@@ -18,6 +20,12 @@ export class AvatarTooLarge extends DomainError {
 class NotMultipart extends DomainError {
   constructor() {
     super('UNSUPPORTED_MEDIA_TYPE', `Send the avatar as multipart/form-data with the image in the "${AVATAR_FIELD}" field`);
+  }
+}
+
+class UploadTooSlow extends DomainError {
+  constructor() {
+    super('REQUEST_TIMEOUT', `The avatar did not arrive within ${AVATAR_READ_TIMEOUT_MS / 1000} s`);
   }
 }
 
@@ -69,7 +77,9 @@ function readImage(part: MultipartFile, body: Readable): Promise<Buffer> {
     let length = 0;
     let sniffed = false;
     let ended = false;
+    const deadline = setTimeout(() => fail(new UploadTooSlow()), AVATAR_READ_TIMEOUT_MS).unref();
     const fail = (error: unknown) => {
+      clearTimeout(deadline);
       file.removeListener('data', onData);
       chunks = [];
       discard(file);
@@ -99,6 +109,7 @@ function readImage(part: MultipartFile, body: Readable): Promise<Buffer> {
       if (length === 0) return fail(ValidationFailed.field(AVATAR_FIELD, 'is empty'));
       const image = Buffer.concat(chunks, length);
       if (!sniffImageType(image)) return fail(new UnsupportedImageType());
+      clearTimeout(deadline);
       resolve(image);
     });
   });

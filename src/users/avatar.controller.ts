@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentActor } from '../common/auth.guard';
 import { assertVersion, etagOf, parseIfMatch } from '../common/if-match';
 import { Actor } from '../common/token-verifier';
+import { AvatarProcessor } from '../storage/avatar-processor';
 import { UuidParam } from '../common/uuid.pipe';
 import { readAvatarUpload } from './avatar-upload';
 import { RemoveAvatar } from './commands/remove-avatar';
@@ -15,6 +16,7 @@ export class AvatarController {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
+    private readonly processor: AvatarProcessor,
   ) {}
 
   /** multipart/form-data with the image in `file`: JPEG or PNG, at most 5 MB. */
@@ -32,8 +34,10 @@ export class AvatarController {
     const user = await this.queries.execute(new GetUser(actor, { id }));
     assertVersion(ifMatch, user.version);
 
-    const image = await readAvatarUpload(request);
-    const { version, ...avatar } = await this.commands.execute(new ReplaceAvatar(actor, id, image, ifMatch));
+    const { version, ...avatar } = await this.processor.admit(async () => {
+      const image = await readAvatarUpload(request);
+      return this.commands.execute(new ReplaceAvatar(actor, id, image, ifMatch));
+    });
     void reply.header('etag', etagOf(version));
     return avatar;
   }
