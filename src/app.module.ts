@@ -16,6 +16,7 @@ import { KafkaStatus } from './messaging/kafka-health';
 import { MessagingModule } from './messaging/messaging.module';
 import { KafkaHealth } from './observability/health-contributors';
 import { ObservabilityModule } from './observability/observability.module';
+import { StorageModule } from './storage/storage.module';
 import { StatsEventsModule } from './users/events/stats-events.module';
 import { UsersModule } from './users/users.module';
 
@@ -40,6 +41,7 @@ export class AppModule {
           throttlers: [{ ttl: 60_000, limit: Math.max(config.rateLimitPerMinute, 1), blockDuration: 0 }],
         }),
         ObservabilityModule,
+        StorageModule.forRoot(config),
         UsersModule,
         MessagingModule,
         StatsEventsModule,

@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
@@ -17,6 +18,7 @@ export interface AppOptions {
   /** Where log lines go (stdout by default); tests pass a stream to read them. */
   logDestination?: DestinationStream;
 }
+import { AVATAR_MAX_BYTES } from './users/avatar-upload';
 
 /** Builds the service (not listening yet); main.ts and the e2e tests both start it this way. */
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
@@ -47,6 +49,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     await embedded?.close();
     throw error;
   }
+  // Multipart bodies are streamed by the handler (avatar uploads) with their own limits, not bodyLimit.
+  await app.register(multipart, { limits: { fileSize: AVATAR_MAX_BYTES }, throwFileSizeLimit: false });
   app.useLogger(app.get(Logger));
   allowCors(app, config);
   observe(app, config, logger.isLevelEnabled('debug'));

@@ -64,6 +64,13 @@ export abstract class AppConfig {
     secretKey: string;
     bucket: string;
     useSSL: boolean;
+    region: string;
+    /** Each request to the store gives up after this long without a byte (a hung store must not hang uploads). */
+    timeoutMs: number;
+  };
+  avatars!: {
+    /** Where clients fetch avatar objects (a CDN, the bucket, or this service); null: derived from the store. */
+    publicBaseUrl: string | null;
   };
   /** pino level; 'silent' turns logging off. */
   logLevel!: string;
@@ -165,6 +172,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       secretKey: read.string('MINIO_SECRET_KEY') ?? '',
       bucket: read.string('MINIO_BUCKET') ?? 'avatars',
       useSSL: read.bool('MINIO_USE_SSL', false),
+      region: read.string('MINIO_REGION') ?? 'us-east-1',
+      timeoutMs: read.int('MINIO_TIMEOUT_MS', 5000, 100, 120_000),
+    },
+    avatars: {
+      publicBaseUrl: read.url('AVATAR_PUBLIC_BASE_URL')?.replace(/\/+$/, '') ?? null,
     },
     // Tests start many apps; they stay quiet unless asked.
     logLevel: read.oneOf('LOG_LEVEL', ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'], nodeEnv === 'test' ? 'warn' : 'info'),

@@ -6,6 +6,7 @@ import { DataSourceOptions } from 'typeorm';
 import { CreateUserSchema1763700000000 } from '../../migrations/1763700000000-CreateUserSchema';
 import { NotifyOutboxInserts1763800000000 } from '../../migrations/1763800000000-NotifyOutboxInserts';
 import { CreateIdempotencyKeys1763900000000 } from '../../migrations/1763900000000-CreateIdempotencyKeys';
+import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAvatarKeys';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { ProcessedEventEntity } from '../messaging/processed-event.entity';
 import { UserEntity } from '../users/persistence/user.entity';
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   CreateUserSchema1763700000000,
   NotifyOutboxInserts1763800000000,
   CreateIdempotencyKeys1763900000000,
+  AddAvatarKeys1764000000000,
 ];
 
 /** The in-process PostgreSQL used when no DATABASE_URL is given. */

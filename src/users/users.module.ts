@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AvatarController } from './avatar.controller';
 import { CreateUserHandler } from './commands/create-user';
 import { DeleteUserHandler } from './commands/delete-user';
+import { RemoveAvatarHandler } from './commands/remove-avatar';
+import { ReplaceAvatarHandler } from './commands/replace-avatar';
 import { ReplaceProfileHandler } from './commands/replace-profile';
 import { UpdatePreferencesHandler } from './commands/update-preferences';
 import { UpdateProfileHandler } from './commands/update-profile';
@@ -19,7 +22,7 @@ import { UsageController } from './usage.controller';
 
 @Module({
   imports: [CqrsModule],
-  controllers: [UsersController, UsageController],
+  controllers: [UsersController, UsageController, AvatarController],
   providers: [
     { provide: UserRepository, useClass: TypeOrmUserRepository },
     { provide: UserReader, useClass: PgUserReader },
@@ -28,6 +31,8 @@ import { UsageController } from './usage.controller';
     ReplaceProfileHandler,
     DeleteUserHandler,
     UpdatePreferencesHandler,
+    ReplaceAvatarHandler,
+    RemoveAvatarHandler,
     GetUserHandler,
     GetPreferencesHandler,
     IncrementInterviewsHandler,

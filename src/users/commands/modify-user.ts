@@ -13,14 +13,14 @@ export async function modifyUser(
   actor: Actor,
   id: string,
   ifMatch: number[] | null,
-  change: (user: User) => void,
+  change: (user: User) => unknown,
 ): Promise<{ user: User; changed: boolean }> {
   let before = 0;
-  const { user } = await users.modify(id, (user) => {
+  const { user } = await users.modify(id, async (user) => {
     assertCanAccess(actor, user.keycloakId);
     assertVersion(ifMatch, user.version);
     before = user.version;
-    change(user);
+    await change(user);
   });
   return { user, changed: user.version !== before };
 }

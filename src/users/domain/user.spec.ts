@@ -184,4 +184,60 @@ describe('usage and quota thresholds', () => {
     other.changeQuota(Quota.create({ maxInterviews: 10, maxStorage: 1000n }));
     expect(thresholdEvents(other)).toEqual([{ resource: 'storage', threshold: 80, used: 900, limit: 1000 }]);
   });
+
+  describe('avatar', () => {
+    const avatar = (hash: string) => ({
+      url: `https://cdn.example.com/users/u/${hash}/256.jpg`,
+      keys: [64, 256].map((size) => `users/u/${hash}/${size}.jpg`),
+      fileSize: 1234,
+      variants: [64, 256].map((size) => ({ size, url: `https://cdn.example.com/users/u/${hash}/${size}.jpg`, width: size, height: size })),
+    });
+
+    it('replaceAvatar sets it, records user.avatar_uploaded and returns the keys it replaced', () => {
+      const user = newUser();
+      user.pullEvents();
+      expect(user.replaceAvatar(avatar('a'))).toEqual([]);
+      expect(user.profile.avatarUrl).toBe(avatar('a').url);
+      expect(user.avatarKeys).toEqual(avatar('a').keys);
+      expect(user.version).toBe(2);
+      const [event] = user.pullEvents();
+      expect(event).toMatchObject({ eventType: 'user.avatar_uploaded', data: { avatarUrl: avatar('a').url, fileSize: 1234, variants: avatar('a').variants } });
+
+      expect(user.replaceAvatar(avatar('b'))).toEqual(avatar('a').keys);
+      expect(user.version).toBe(3);
+      user.pullEvents();
+    });
+
+    it('the same avatar again changes nothing and gives up no keys', () => {
+      const user = newUser();
+      user.pullEvents();
+      user.replaceAvatar(avatar('a'));
+      user.pullEvents();
+      expect(user.replaceAvatar(avatar('a'))).toEqual([]);
+      expect(user.changed).toBe(false);
+      expect(user.pullEvents()).toEqual([]);
+      expect(user.version).toBe(2);
+    });
+
+    it('removeAvatar clears it, records user.updated {avatarUrl: null} and returns its keys; again is a no-op', () => {
+      const user = newUser();
+      user.replaceAvatar(avatar('a'));
+      user.pullEvents();
+      expect(user.removeAvatar()).toEqual(avatar('a').keys);
+      expect(user.profile.avatarUrl).toBeNull();
+      expect(user.avatarKeys).toEqual([]);
+      expect(user.pullEvents()).toEqual([expect.objectContaining({ eventType: 'user.updated', data: { changes: { avatarUrl: null } } })]);
+      expect(user.removeAvatar()).toEqual([]);
+      expect(user.changed).toBe(false);
+    });
+
+    it('profile changes keep the avatar', () => {
+      const user = newUser();
+      user.replaceAvatar(avatar('a'));
+      user.updateProfile({ bio: 'hi' });
+      user.replaceProfile({ fullName: 'Ann Other' });
+      expect(user.profile.avatarUrl).toBe(avatar('a').url);
+      expect(user.avatarKeys).toEqual(avatar('a').keys);
+    });
+  });
 });

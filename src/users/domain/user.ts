@@ -18,6 +18,8 @@ export interface UserState {
   stats: Stats;
   quota: Quota;
   preferences: Preferences;
+  /** Storage keys of every object of the current avatar (empty without one): what to delete when it goes. */
+  avatarKeys: readonly string[];
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -28,6 +30,23 @@ export interface NewUser {
   keycloakId: string;
   email: string;
   profile: ProfileInput;
+}
+
+export interface AvatarVariantRef {
+  /** the nominal slot (64, 128, 256, 512); width and height are the real pixels (never upscaled) */
+  size: number;
+  url: string;
+  width: number;
+  height: number;
+}
+
+export interface NewAvatar {
+  /** URL of the canonical variant (what profile.avatarUrl shows) */
+  url: string;
+  keys: string[];
+  /** bytes of the uploaded file */
+  fileSize: number;
+  variants: AvatarVariantRef[];
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -73,6 +92,7 @@ export class User {
       stats: Stats.empty(),
       quota: Quota.default(),
       preferences: Preferences.defaults(),
+      avatarKeys: [],
       version: 1,
       createdAt: now,
       updatedAt: now,
@@ -111,6 +131,9 @@ export class User {
   get preferences(): Preferences {
     return this.state.preferences;
   }
+  get avatarKeys(): readonly string[] {
+    return this.state.avatarKeys;
+  }
 
   /** Whether there is state to save (stats changes bump the version but publish no event). */
   get changed(): boolean {
@@ -136,6 +159,32 @@ export class User {
     if (Object.keys(changes).length === 0) return false;
     this.apply({ preferences: next }, now, 'user.updated', { changes: { preferences: changes } });
     return true;
+  }
+
+  /**
+   * Makes `avatar` the current one (user.avatar_uploaded). Returns the keys of the replaced avatar's objects that
+   * the new one does not reuse: the caller deletes them once this change is committed. The same avatar again
+   * (same content, so the same keys) changes nothing.
+   */
+  replaceAvatar(avatar: NewAvatar, now = new Date()): string[] {
+    const previous = this.state.avatarKeys;
+    if (this.state.profile.avatarUrl === avatar.url && sameKeys(previous, avatar.keys)) return [];
+    this.apply({ profile: this.state.profile.withAvatar(avatar.url), avatarKeys: [...avatar.keys] }, now, 'user.avatar_uploaded', {
+      avatarUrl: avatar.url,
+      fileSize: avatar.fileSize,
+      variants: avatar.variants,
+    });
+    return previous.filter((key) => !avatar.keys.includes(key));
+  }
+
+  /** Clears the avatar (user.updated with `avatarUrl: null`); returns the keys of its objects. */
+  removeAvatar(now = new Date()): string[] {
+    const previous = this.state.avatarKeys;
+    if (this.state.profile.avatarUrl === null && previous.length === 0) return [];
+    this.apply({ profile: this.state.profile.withAvatar(null), avatarKeys: [] }, now, 'user.updated', {
+      changes: { avatarUrl: null },
+    });
+    return [...previous];
   }
 
   delete(now = new Date()): void {
@@ -241,6 +290,10 @@ function sameUsage(a: Stats, b: Stats): boolean {
     a.candidatesTotal === b.candidatesTotal &&
     a.storageUsed === b.storageUsed
   );
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((key) => b.includes(key));
 }
 
 function sameQuota(a: Quota, b: Quota): boolean {

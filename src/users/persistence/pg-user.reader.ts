@@ -7,7 +7,8 @@ import { toState, UserRecord } from './user.mapper';
 import { UserReader } from './user.repository';
 
 export const COLUMNS = `id, keycloak_id AS "keycloakId", email, status, full_name AS "fullName", company_name AS "companyName",
-  phone, bio, avatar_url AS "avatarUrl", interviews_created AS "interviewsCreated",
+  phone, bio, avatar_url AS "avatarUrl", avatar_keys AS "avatarKeys",
+  interviews_created AS "interviewsCreated",
   interviews_active AS "interviewsActive", candidates_total AS "candidatesTotal", storage_used AS "storageUsed",
   max_interviews AS "maxInterviews", max_storage AS "maxStorage", preferences, version,
   created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`;

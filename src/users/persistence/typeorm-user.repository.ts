@@ -100,6 +100,13 @@ export class TypeOrmUserRepository extends UserRepository {
       return { status, body, replayed: false };
     });
   }
+
+  async withAvatarLock<T>(id: string, fn: (currentKeys: readonly string[]) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows: { avatar_keys: string[] }[] = await manager.query('SELECT avatar_keys FROM users WHERE id = $1 FOR UPDATE', [id]);
+      return fn(rows[0]?.avatar_keys ?? []);
+    });
+  }
 }
 
 async function lockUser(manager: EntityManager, id: string): Promise<User> {

@@ -19,6 +19,7 @@ export class UserEntity {
   @Column({ type: 'varchar', length: 50, nullable: true }) phone: string | null;
   @Column({ type: 'text', nullable: true }) bio: string | null;
   @Column({ name: 'avatar_url', type: 'text', nullable: true }) avatarUrl: string | null;
+  @Column({ name: 'avatar_keys', type: 'text', array: true }) avatarKeys: string[];
 
   @Column({ name: 'interviews_created', type: 'int' }) interviewsCreated: number;
   @Column({ name: 'interviews_active', type: 'int' }) interviewsActive: number;

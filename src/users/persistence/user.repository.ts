@@ -22,6 +22,13 @@ export abstract class UserRepository {
     idempotency: { key: string; endpoint: string; status: number },
     change: (user: User) => T | Promise<T>,
   ): Promise<Remembered<T>>;
+
+  /**
+   * Runs `fn` under the same row lock as modify() (deleted users included; no row: nothing to lock), with the
+   * storage keys of the avatar the row holds now. Avatar objects are written and deleted only under this lock
+   * or modify()'s, so a delete can check that no one has just made the objects current again.
+   */
+  abstract withAvatarLock<T>(id: string, fn: (currentKeys: readonly string[]) => Promise<T>): Promise<T>;
 }
 
 export interface Remembered<T> {

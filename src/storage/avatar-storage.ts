@@ -1,0 +1,37 @@
+import { DomainError } from '../common/domain-error';
+
+/** Avatar objects live under content-hash keys, so a key always means the same bytes: browsers and CDNs may keep them forever. */
+export const AVATAR_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+export interface AvatarObject {
+  key: string;
+  body: Buffer;
+  contentType: string;
+}
+
+/** The store is down, hung or refusing us: the request may succeed later (503). */
+export class StorageUnavailable extends DomainError {
+  constructor(cause?: unknown) {
+    super('SERVICE_UNAVAILABLE', 'Avatar storage is unavailable, try again later');
+    if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
+  }
+}
+
+/** Where avatar objects are kept and served from. Every failure to reach it is a StorageUnavailable. */
+export abstract class AvatarStorage {
+  /** Creates the bucket (or directory) if missing. */
+  abstract ensureBucket(): Promise<void>;
+  /** Writes every object, with AVATAR_CACHE_CONTROL and its content type; on failure some may have been written. */
+  abstract put(objects: AvatarObject[]): Promise<void>;
+  /** Deletes the objects; keys that do not exist are fine. */
+  abstract remove(keys: string[]): Promise<void>;
+  /** Where clients fetch the object. */
+  abstract publicUrl(key: string): string;
+}
+
+/** Keys are made by us (users/<uuid>/<sha256>/<size>.<ext>); anything else is refused before it reaches a store. */
+export const AVATAR_KEY = /^users\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/[0-9a-f]{64}\/\d{1,4}\.(jpg|png)$/;
+
+export function assertAvatarKey(key: string): void {
+  if (!AVATAR_KEY.test(key)) throw new Error(`Not an avatar key: ${key}`);
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { AppConfig } from '../config/config';
+import { assertAvatarKey, AvatarObject, AvatarStorage, StorageUnavailable } from './avatar-storage';
+
+/** The embedded default: avatars under DATA_DIR/avatars, served by the service at /avatars/<key>. */
+export class LocalAvatarStorage extends AvatarStorage {
+  readonly root: string;
+  private readonly baseUrl: string;
+
+  constructor(config: AppConfig) {
+    super();
+    this.root = join(config.dataDir, 'avatars');
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    this.baseUrl = config.avatars.publicBaseUrl ?? `http://${host}:${config.port}/avatars`;
+  }
+
+  async ensureBucket(): Promise<void> {
+    await unavailableOnError(() => mkdir(this.root, { recursive: true }));
+  }
+
+  async put(objects: AvatarObject[]): Promise<void> {
+    objects.forEach((o) => assertAvatarKey(o.key));
+    await unavailableOnError(() =>
+      Promise.all(
+        objects.map(async (o) => {
+          const path = this.pathOf(o.key);
+          await mkdir(dirname(path), { recursive: true });
+          // write + rename: a reader never sees half a file
+          const temp = `${path}.${randomUUID()}.tmp`;
+          await writeFile(temp, o.body);
+          await rename(temp, path);
+        }),
+      ),
+    );
+  }
+
+  async remove(keys: string[]): Promise<void> {
+    keys.forEach(assertAvatarKey);
+    await unavailableOnError(() => Promise.all(keys.map((key) => rm(this.pathOf(key), { force: true }))));
+    // Folders left empty (<hash>, then <user>) go too; one still in use is not empty and stays.
+    for (const dir of new Set(keys.map((key) => dirname(this.pathOf(key))))) {
+      await rmdir(dir).catch(() => undefined);
+      await rmdir(dirname(dir)).catch(() => undefined);
+    }
+  }
+
+  publicUrl(key: string): string {
+    return `${this.baseUrl}/${key}`;
+  }
+
+  /** Only for keys that passed AVATAR_KEY: no `..`, no absolute paths. */
+  pathOf(key: string): string {
+    return join(this.root, ...key.split('/'));
+  }
+}
+
+async function unavailableOnError<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw new StorageUnavailable(error);
+  }
+}

@@ -1,0 +1,37 @@
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Actor } from '../../common/token-verifier';
+import { AvatarStorage } from '../../storage/avatar-storage';
+import { UserRepository } from '../persistence/user.repository';
+import { modifyUser } from './modify-user';
+
+/** Returns the user's version afterwards. Removing no avatar is not an error and changes nothing. */
+export class RemoveAvatar extends Command<number> {
+  constructor(
+    readonly actor: Actor,
+    readonly userId: string,
+    readonly ifMatch: number[] | null,
+  ) {
+    super();
+  }
+}
+
+/**
+ * The objects are deleted under the row lock BEFORE the row is cleared: when the store is down the request fails
+ * (503) and nothing changes, rather than the profile forgetting a photo that stays public at its old URL. Should
+ * the commit fail after the delete, the profile points at deleted objects until the DELETE is repeated.
+ */
+@CommandHandler(RemoveAvatar)
+export class RemoveAvatarHandler implements ICommandHandler<RemoveAvatar> {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly storage: AvatarStorage,
+  ) {}
+
+  async execute({ actor, userId, ifMatch }: RemoveAvatar): Promise<number> {
+    const { user } = await modifyUser(this.users, actor, userId, ifMatch, async (user) => {
+      const keys = user.removeAvatar();
+      if (keys.length > 0) await this.storage.remove(keys);
+    });
+    return user.version;
+  }
+}
