@@ -335,9 +335,13 @@ describe('avatars on S3 (s3rver over TCP)', () => {
       expectError(removal, 503, 'SERVICE_UNAVAILABLE');
       expect(await row(id)).toEqual(before);
       expect(await outboxOf(id)).toHaveLength(events);
+      const health = await call(api.url, 'GET', '/health');
+      expect(health.status).toBe(200);
+      expect(health.body).toMatchObject({ status: 'degraded', storage: { status: 'disconnected', kind: 's3' } });
     } finally {
       await s3server.start();
     }
+    expect((await call(api.url, 'GET', '/health')).body.storage).toMatchObject({ status: 'connected', kind: 's3' });
     expect(await listObjects(`users/${id}/`)).toEqual([...before.avatar_keys].sort());
     expect((await fetch(first.body.avatarUrl)).status).toBe(200);
     expect((await uploadAvatar(api.url, id, await images.jpeg(300, 300, 22), { token })).status).toBe(200);

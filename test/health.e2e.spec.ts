@@ -19,7 +19,7 @@ describe('health', () => {
         timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         database: { status: 'connected', connections: expect.any(Number), embedded: false },
         kafka: { status: 'disabled', broker: null, consumer: 'disabled' },
-        storage: { status: 'disabled' },
+        storage: { status: 'connected', kind: 'local' },
         outbox: { pending: Number(outbox.pending), oldestAgeSeconds: expect.any(Number) },
       });
       expect(res.body.database.connections).toBeGreaterThan(0);

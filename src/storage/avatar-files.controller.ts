@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Controller, Get, Param, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../common/auth.guard';
 import { DomainError } from '../common/domain-error';
@@ -17,12 +18,16 @@ class AvatarFileNotFound extends DomainError {
  * Serves the embedded store's objects (only registered when there is no MinIO). The key is matched against the
  * exact shape we write, so no path outside DATA_DIR/avatars can be named.
  */
+@ApiTags('avatars')
 @Public()
 @Controller('avatars')
 export class AvatarFilesController {
   constructor(private readonly storage: AvatarStorage) {}
 
   @Get('users/:userId/:hash/:file')
+  @ApiOperation({ summary: 'An avatar image of the embedded store (only without MinIO); immutable, cacheable for a year' })
+  @ApiProduces('image/jpeg', 'image/png')
+  @ApiOkResponse({ description: 'The image', schema: { type: 'string', format: 'binary' } })
   async get(
     @Param('userId') userId: string,
     @Param('hash') hash: string,

@@ -21,6 +21,8 @@ export class StorageUnavailable extends DomainError {
 export abstract class AvatarStorage {
   /** Creates the bucket (or directory) if missing. */
   abstract ensureBucket(): Promise<void>;
+  /** Resolves when the store answers now (for /health); creates nothing. */
+  abstract ping(): Promise<void>;
   /** Writes every object, with AVATAR_CACHE_CONTROL and its content type; on failure some may have been written. */
   abstract put(objects: AvatarObject[]): Promise<void>;
   /** Deletes the objects; keys that do not exist are fine. */

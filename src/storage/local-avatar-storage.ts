@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AppConfig } from '../config/config';
 import { assertAvatarKey, AvatarObject, AvatarStorage, StorageUnavailable } from './avatar-storage';
@@ -18,6 +18,10 @@ export class LocalAvatarStorage extends AvatarStorage {
 
   async ensureBucket(): Promise<void> {
     await unavailableOnError(() => mkdir(this.root, { recursive: true }));
+  }
+
+  async ping(): Promise<void> {
+    await unavailableOnError(() => access(this.root));
   }
 
   async put(objects: AvatarObject[]): Promise<void> {

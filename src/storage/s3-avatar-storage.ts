@@ -46,6 +46,10 @@ export class S3AvatarStorage extends AvatarStorage {
     return this.bucketReady;
   }
 
+  async ping(): Promise<void> {
+    await unavailableOnError(() => this.client.bucketExists(this.bucket));
+  }
+
   private async createBucketIfMissing(): Promise<void> {
     await unavailableOnError(async () => {
       if (await this.client.bucketExists(this.bucket)) return;

@@ -5,6 +5,8 @@ import { AvatarProcessor } from './avatar-processor';
 import { AvatarStorage } from './avatar-storage';
 import { LocalAvatarStorage } from './local-avatar-storage';
 import { S3AvatarStorage } from './s3-avatar-storage';
+import { AvatarStoreHealth } from './storage-health';
+import { StorageHealth } from '../observability/health-contributors';
 
 /** MinIO/S3 when MINIO_ENDPOINT is set, else the embedded store under DATA_DIR, served by the service. */
 @Module({})
@@ -25,8 +27,9 @@ export class StorageModule implements OnApplicationBootstrap {
       providers: [
         { provide: AvatarStorage, useFactory: () => (local ? new LocalAvatarStorage(config) : new S3AvatarStorage(config)) },
         AvatarProcessor,
+        { provide: StorageHealth, useClass: AvatarStoreHealth },
       ],
-      exports: [AvatarStorage, AvatarProcessor],
+      exports: [AvatarStorage, AvatarProcessor, StorageHealth],
     };
   }
 

@@ -1,6 +1,19 @@
 import { Controller, Delete, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiErrors, BEARER, INTERNAL } from '../common/openapi';
 import { CurrentActor } from '../common/auth.guard';
 import { assertVersion, etagOf, parseIfMatch } from '../common/if-match';
 import { Actor } from '../common/token-verifier';
@@ -11,6 +24,31 @@ import { RemoveAvatar } from './commands/remove-avatar';
 import { ReplaceAvatar } from './commands/replace-avatar';
 import { GetUser } from './queries/get-user';
 
+class AvatarVariantResponse {
+  @ApiProperty({ description: 'Nominal slot: 64, 128, 256 or 512', example: 256 }) size: number;
+  @ApiProperty() url: string;
+  @ApiProperty({ description: 'Real pixels (never upscaled)', example: 256 }) width: number;
+  @ApiProperty({ example: 256 }) height: number;
+}
+
+class AvatarResponse {
+  @ApiProperty({ description: 'The canonical (256 px) variant; immutable, cacheable for a year' }) avatarUrl: string;
+  @ApiProperty({ type: [AvatarVariantResponse] }) variants: AvatarVariantResponse[];
+  @ApiProperty({ description: 'Bytes of the uploaded file', example: 48213 }) fileSize: number;
+}
+
+class AvatarDeletedResponse {
+  @ApiProperty({ example: 'Avatar deleted successfully' }) message: string;
+}
+
+const ID = ApiParam({ name: 'id', format: 'uuid', description: 'User id (400 VALIDATION_FAILED if not a UUID)' });
+const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: 'An ETag ("3"); 412 VERSION_MISMATCH when stale' });
+const ETAG = { ETag: { description: 'Version of the user: "<version>"', schema: { type: 'string' } } };
+
+@ApiTags('avatars')
+@ApiBearerAuth(BEARER)
+@ApiSecurity(INTERNAL)
+@ApiErrors([401, 'UNAUTHENTICATED'], [429, 'RATE_LIMITED'])
 @Controller('api/v1/users')
 export class AvatarController {
   constructor(
@@ -22,6 +60,23 @@ export class AvatarController {
   /** multipart/form-data with the image in `file`: JPEG or PNG, at most 5 MB. */
   @Post(':id/avatar')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Upload an avatar: JPEG or PNG by content, at most 5 MB; stored re-encoded, without metadata, in four sizes' })
+  @ID
+  @IF_MATCH
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
+  @ApiOkResponse({ type: AvatarResponse, headers: ETAG })
+  @ApiErrors(
+    [400, 'VALIDATION_FAILED, BAD_REQUEST'],
+    [403, 'ACCESS_DENIED'],
+    [404, 'USER_NOT_FOUND'],
+    [408, 'REQUEST_TIMEOUT'],
+    [412, 'VERSION_MISMATCH'],
+    [413, 'PAYLOAD_TOO_LARGE'],
+    [415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [422, 'INVALID_IMAGE, IMAGE_TOO_LARGE_PIXELS'],
+    [503, 'SERVICE_UNAVAILABLE'],
+  )
   async upload(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -44,6 +99,11 @@ export class AvatarController {
 
   @Delete(':id/avatar')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Remove the avatar and all its variants' })
+  @ID
+  @IF_MATCH
+  @ApiOkResponse({ type: AvatarDeletedResponse, headers: ETAG })
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'], [503, 'SERVICE_UNAVAILABLE'])
   async remove(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,

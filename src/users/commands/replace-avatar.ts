@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor } from '../../common/token-verifier';
+import { Metrics } from '../../observability/metrics';
 import { AvatarProcessor } from '../../storage/avatar-processor';
 import { AvatarObject, AvatarStorage } from '../../storage/avatar-storage';
 import { AvatarVariantRef, NewAvatar } from '../domain/user';
@@ -44,6 +45,7 @@ export class ReplaceAvatarHandler implements ICommandHandler<ReplaceAvatar> {
     private readonly users: UserRepository,
     private readonly storage: AvatarStorage,
     private readonly processor: AvatarProcessor,
+    private readonly metrics: Metrics,
   ) {}
 
   async execute({ actor, userId, image, ifMatch }: ReplaceAvatar): Promise<AvatarView> {
@@ -71,12 +73,13 @@ export class ReplaceAvatarHandler implements ICommandHandler<ReplaceAvatar> {
     let replaced: string[] = [];
     let version: number;
     try {
-      const { user } = await modifyUser(this.users, actor, userId, ifMatch, async (user) => {
+      const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, async (user) => {
         written = true;
         await this.storage.put(objects);
         replaced = user.replaceAvatar(avatar);
       });
       version = user.version;
+      if (changed) this.metrics.avatarUploaded();
     } catch (error) {
       if (written) await this.removeUnused(userId, avatar.keys);
       throw error;
