@@ -97,6 +97,7 @@ async function startService(databaseUrl, brokers) {
       HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl,
       AUTH_JWT_SECRET: SECRET,
+      RATE_LIMIT_PER_MINUTE: '0', // one token sends every PATCH
       KAFKA_BROKERS: brokers,
       OUTBOX_POLL_INTERVAL_MS: '1000',
     },
