@@ -45,6 +45,6 @@ export class AvatarFilesController {
       .header('cache-control', AVATAR_CACHE_CONTROL)
       .header('etag', `"${hash.slice(0, 16)}-${file}"`)
       .header('x-content-type-options', 'nosniff');
-    return reply.send(createReadStream(path));
+    return createReadStream(path);
   }
 }
