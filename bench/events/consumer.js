@@ -24,6 +24,7 @@ const { KafkaEventConsumer } = dist('messaging/kafka-event-consumer');
 const { KafkaEventPublisher } = dist('messaging/kafka-event-publisher');
 const { CONSUMED_TOPICS } = dist('users/events/consumed-event');
 const { StatsProjector } = dist('users/events/stats-projector');
+const { Metrics } = dist('observability/metrics');
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const USERS = Number(process.env.BENCH_USERS ?? 200);
@@ -83,7 +84,7 @@ async function runProjector(broker, kafka, groupId) {
   const dataSource = await new DataSource({ ...dataSourceOptions(config, null), migrationsRun: false }).initialize();
   const publisher = new KafkaEventPublisher(createKafka(config.kafka));
   await publisher.connect();
-  const projector = new StatsProjector(dataSource, publisher);
+  const projector = new StatsProjector(dataSource, publisher, new Metrics());
   const consumer = new KafkaEventConsumer(createKafka(config.kafka), { ...config.kafka.consumer, groupId, topics: CONSUMED_TOPICS });
   const clock = new Clock();
   await consumer.start(async (batch) => {
