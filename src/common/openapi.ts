@@ -1,5 +1,5 @@
 import { applyDecorators, INestApplication } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiResponse, DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { ApiHeader, ApiParam, ApiProperty, ApiPropertyOptional, ApiResponse, DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ErrorBody } from './error-response';
 import { FieldError } from './domain-error';
 
@@ -26,6 +26,13 @@ export function ApiErrors(...errors: [status: number, codes: string][]): MethodD
     ...errors.map(([status, codes]) => ApiResponse({ status, type: ErrorResponse, description: codes })),
   );
 }
+
+/** The `:id` of /api/v1/users routes, and the version headers every versioned resource shares. */
+export const ApiUserId = () => ApiParam({ name: 'id', format: 'uuid', description: 'User id (400 VALIDATION_FAILED if not a UUID)' });
+export const ApiIfMatch = () =>
+  ApiHeader({ name: 'If-Match', required: false, description: 'An ETag ("3"); 412 VERSION_MISMATCH when stale' });
+export const ApiIfNoneMatch = () => ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag; 304 when still current' });
+export const ETAG_HEADER = { ETag: { description: 'Version of the resource: "<version>"', schema: { type: 'string' } } };
 
 export const BEARER = 'bearer';
 export const INTERNAL = 'internal-token';

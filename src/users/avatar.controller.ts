@@ -4,16 +4,14 @@ import {
   ApiBearerAuth,
   ApiBody,
   ApiConsumes,
-  ApiHeader,
   ApiOkResponse,
   ApiOperation,
-  ApiParam,
   ApiProperty,
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiErrors, BEARER, INTERNAL } from '../common/openapi';
+import { ApiErrors, ApiIfMatch, ApiIfNoneMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { CurrentActor } from '../common/auth.guard';
 import { assertVersion, etagOf, parseIfMatch } from '../common/if-match';
 import { Actor } from '../common/token-verifier';
@@ -41,9 +39,6 @@ class AvatarDeletedResponse {
   @ApiProperty({ example: 'Avatar deleted successfully' }) message: string;
 }
 
-const ID = ApiParam({ name: 'id', format: 'uuid', description: 'User id (400 VALIDATION_FAILED if not a UUID)' });
-const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: 'An ETag ("3"); 412 VERSION_MISMATCH when stale' });
-const ETAG = { ETag: { description: 'Version of the user: "<version>"', schema: { type: 'string' } } };
 
 @ApiTags('avatars')
 @ApiBearerAuth(BEARER)
@@ -61,11 +56,11 @@ export class AvatarController {
   @Post(':id/avatar')
   @HttpCode(200)
   @ApiOperation({ summary: 'Upload an avatar: JPEG or PNG by content, at most 5 MB; stored re-encoded, without metadata, in four sizes' })
-  @ID
-  @IF_MATCH
+  @ApiUserId()
+  @ApiIfMatch()
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
-  @ApiOkResponse({ type: AvatarResponse, headers: ETAG })
+  @ApiOkResponse({ type: AvatarResponse, headers: ETAG_HEADER })
   @ApiErrors(
     [400, 'VALIDATION_FAILED, BAD_REQUEST'],
     [403, 'ACCESS_DENIED'],
@@ -100,9 +95,9 @@ export class AvatarController {
   @Delete(':id/avatar')
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove the avatar and all its variants' })
-  @ID
-  @IF_MATCH
-  @ApiOkResponse({ type: AvatarDeletedResponse, headers: ETAG })
+  @ApiUserId()
+  @ApiIfMatch()
+  @ApiOkResponse({ type: AvatarDeletedResponse, headers: ETAG_HEADER })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'], [503, 'SERVICE_UNAVAILABLE'])
   async remove(
     @CurrentActor() actor: Actor,

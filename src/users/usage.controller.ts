@@ -5,12 +5,11 @@ import {
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
-  ApiParam,
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiErrors, BEARER, INTERNAL } from '../common/openapi';
+import { ApiErrors, ApiIfMatch, ApiIfNoneMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { CurrentActor, InternalOnly } from '../common/auth.guard';
 import { parseIdempotencyKey } from '../common/idempotency-key';
 import { etagOf, parseIfMatch } from '../common/if-match';
@@ -24,8 +23,6 @@ import { GetStats } from './queries/get-stats';
 import { QuotaUsageViewResponse, UsageStatsResponse } from './user.responses';
 import { Versioned } from './user.view';
 
-const ID = ApiParam({ name: 'id', format: 'uuid', description: 'User id (400 VALIDATION_FAILED if not a UUID)' });
-const ETAG = { ETag: { description: 'Version of the user: "<version>"', schema: { type: 'string' } } };
 
 /** Usage statistics and quotas: read by the user, changed by other services. */
 @ApiTags('usage')
@@ -41,8 +38,8 @@ export class UsageController {
 
   @Get(':id/stats')
   @ApiOperation({ summary: 'Usage statistics, fed by interview, candidate and media events' })
-  @ID
-  @ApiOkResponse({ type: UsageStatsResponse, headers: ETAG })
+  @ApiUserId()
+  @ApiOkResponse({ type: UsageStatsResponse, headers: ETAG_HEADER })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async stats(@CurrentActor() actor: Actor, @UuidParam() id: string, @Res({ passthrough: true }) reply: FastifyReply) {
     return withEtag(reply, await this.queries.execute(new GetStats(actor, id)));
@@ -51,7 +48,7 @@ export class UsageController {
   @Post(':id/stats/increment-interviews')
   @InternalOnly()
   @ApiOperation({ summary: 'Internal: count a new interview (+1 created, +1 active); X-Internal-Token only' })
-  @ID
+  @ApiUserId()
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeats with the same key apply once and get the same response' })
   @ApiOkResponse({ type: UsageStatsResponse })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [422, 'IDEMPOTENCY_KEY_REUSED'])
@@ -70,8 +67,8 @@ export class UsageController {
 
   @Get(':id/quota')
   @ApiOperation({ summary: 'Used, limit and remaining for interviews and storage' })
-  @ID
-  @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG })
+  @ApiUserId()
+  @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG_HEADER })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async quota(@CurrentActor() actor: Actor, @UuidParam() id: string, @Res({ passthrough: true }) reply: FastifyReply) {
     return withEtag(reply, await this.queries.execute(new GetQuota(actor, id)));
@@ -80,9 +77,9 @@ export class UsageController {
   @Put(':id/quota')
   @InternalOnly()
   @ApiOperation({ summary: 'Internal: set the limits (a billing service changes plans); X-Internal-Token only' })
-  @ID
-  @ApiHeader({ name: 'If-Match', required: false, description: 'An ETag ("3"); 412 VERSION_MISMATCH when stale' })
-  @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG })
+  @ApiUserId()
+  @ApiIfMatch()
+  @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG_HEADER })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async setQuota(
     @CurrentActor() actor: Actor,

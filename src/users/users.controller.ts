@@ -3,18 +3,16 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNotModifiedResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiParam,
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentActor } from '../common/auth.guard';
 import { etagOf, matchesIfNoneMatch, parseIfMatch } from '../common/if-match';
-import { ApiErrors, BEARER, INTERNAL } from '../common/openapi';
+import { ApiErrors, ApiIfMatch, ApiIfNoneMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { Actor } from '../common/token-verifier';
 import { UuidParam } from '../common/uuid.pipe';
 import { CreateUser } from './commands/create-user';
@@ -28,10 +26,6 @@ import { GetUser } from './queries/get-user';
 import { RecordsActivity } from './user-activity';
 import { DeletedResponse, PreferencesResponse, UserResponse } from './user.responses';
 
-const ID = ApiParam({ name: 'id', format: 'uuid', description: 'User id (400 VALIDATION_FAILED if not a UUID)' });
-const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: 'An ETag ("3"); 412 VERSION_MISMATCH when stale' });
-const IF_NONE_MATCH = ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag; 304 when still current' });
-const ETAG = { ETag: { description: 'Version of the resource: "<version>"', schema: { type: 'string' } } };
 
 @ApiTags('users')
 @ApiBearerAuth(BEARER)
@@ -47,7 +41,7 @@ export class UsersController {
   @Post()
   @RecordsActivity('user_create', 'User created')
   @ApiOperation({ summary: 'Create the profile of a person registered in Keycloak' })
-  @ApiCreatedResponse({ type: UserResponse, headers: { ...ETAG, Location: { description: 'The new user', schema: { type: 'string' } } } })
+  @ApiCreatedResponse({ type: UserResponse, headers: { ...ETAG_HEADER, Location: { description: 'The new user', schema: { type: 'string' } } } })
   @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [409, 'EMAIL_TAKEN, KEYCLOAK_ID_TAKEN'], [413, 'PAYLOAD_TOO_LARGE'], [415, 'UNSUPPORTED_MEDIA_TYPE'])
   async create(@CurrentActor() actor: Actor, @Body() body: CreateUserDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const user = await this.commands.execute(new CreateUser(actor, body));
@@ -57,8 +51,8 @@ export class UsersController {
 
   @Get('by-keycloak/:keycloakId')
   @ApiOperation({ summary: 'A user by Keycloak id' })
-  @IF_NONE_MATCH
-  @ApiOkResponse({ type: UserResponse, headers: ETAG })
+  @ApiIfNoneMatch()
+  @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
   @ApiNotModifiedResponse({ description: 'If-None-Match matched' })
   @ApiErrors([403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async getByKeycloakId(
@@ -73,9 +67,9 @@ export class UsersController {
 
   @Get(':id')
   @ApiOperation({ summary: 'A user' })
-  @ID
-  @IF_NONE_MATCH
-  @ApiOkResponse({ type: UserResponse, headers: ETAG })
+  @ApiUserId()
+  @ApiIfNoneMatch()
+  @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
   @ApiNotModifiedResponse({ description: 'If-None-Match matched' })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async get(
@@ -91,9 +85,9 @@ export class UsersController {
   @Patch(':id')
   @RecordsActivity('user_update', 'User profile updated')
   @ApiOperation({ summary: 'Change part of the profile: absent fields stay, null clears an optional one' })
-  @ID
-  @IF_MATCH
-  @ApiOkResponse({ type: UserResponse, headers: ETAG })
+  @ApiUserId()
+  @ApiIfMatch()
+  @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
   @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async update(
     @CurrentActor() actor: Actor,
@@ -109,9 +103,9 @@ export class UsersController {
   @Put(':id/profile')
   @RecordsActivity('user_update', 'User profile replaced')
   @ApiOperation({ summary: 'Replace the profile; optional fields left out are cleared' })
-  @ID
-  @IF_MATCH
-  @ApiOkResponse({ type: UserResponse, headers: ETAG })
+  @ApiUserId()
+  @ApiIfMatch()
+  @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
   @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async replaceProfile(
     @CurrentActor() actor: Actor,
@@ -128,8 +122,8 @@ export class UsersController {
   @RecordsActivity('user_delete', 'User deleted')
   @HttpCode(200)
   @ApiOperation({ summary: 'Soft delete: the user is 404 afterwards; email and Keycloak id may register again' })
-  @ID
-  @IF_MATCH
+  @ApiUserId()
+  @ApiIfMatch()
   @ApiOkResponse({ type: DeletedResponse })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async delete(@CurrentActor() actor: Actor, @UuidParam() id: string, @Headers('if-match') ifMatch: string | undefined) {
@@ -139,9 +133,9 @@ export class UsersController {
 
   @Get(':id/preferences')
   @ApiOperation({ summary: "A user's preferences" })
-  @ID
-  @IF_NONE_MATCH
-  @ApiOkResponse({ type: PreferencesResponse, headers: ETAG })
+  @ApiUserId()
+  @ApiIfNoneMatch()
+  @ApiOkResponse({ type: PreferencesResponse, headers: ETAG_HEADER })
   @ApiNotModifiedResponse({ description: 'If-None-Match matched' })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async getPreferences(
@@ -157,9 +151,9 @@ export class UsersController {
   @Patch(':id/preferences')
   @RecordsActivity('preferences_update', 'User preferences updated')
   @ApiOperation({ summary: 'Change preferences (merge)' })
-  @ID
-  @IF_MATCH
-  @ApiOkResponse({ type: PreferencesResponse, headers: ETAG })
+  @ApiUserId()
+  @ApiIfMatch()
+  @ApiOkResponse({ type: PreferencesResponse, headers: ETAG_HEADER })
   @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async updatePreferences(
     @CurrentActor() actor: Actor,
