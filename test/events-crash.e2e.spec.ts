@@ -1,25 +1,16 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { call, TEST_SECRET, tokenFor, uniqueIdentity } from './support/app';
 import { sql, TEST_DATABASE_URL } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
 import { FAST_KAFKA_ENV, KafkaCollector, until } from './support/kafka-collector';
+import { freePort } from './support/free-port';
 
 const ROOT = join(__dirname, '..');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 /** `npm run build`, skipped when dist/ is newer than every source file (it takes ~10 s on these machines). */
 async function buildIfStale(): Promise<void> {

@@ -1,6 +1,7 @@
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
+import { noisy } from '../../test/support/images';
 import {
   AvatarImageError,
   type AvatarImageErrorCode,
@@ -43,22 +44,6 @@ function withPngChunk(png: Buffer, type: string, data: Buffer): Buffer {
   return Buffer.concat([png.subarray(0, 33), pngChunk(type, data), png.subarray(33)]);
 }
 
-/** Deterministic pseudo-random pixels, so fixtures compress like photos, not flat colour. */
-function noise(width: number, height: number, channels: 3 | 4, seed = 1): Buffer {
-  const buf = Buffer.alloc(width * height * channels);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < buf.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    buf[i] = x & 0xff;
-  }
-  return buf;
-}
-
-function noisyImage(width: number, height: number, channels: 3 | 4 = 3, seed = 1): Sharp {
-  return sharp(noise(width, height, channels, seed), { raw: { width, height, channels } });
-}
 
 /** Left half red, right half blue. */
 function twoTone(width: number, height: number): Sharp {
@@ -123,7 +108,7 @@ describe('AvatarImageError', () => {
 
 describe('processAvatar', () => {
   it('strips EXIF incl. GPS (and XMP, ICC, comments) from a JPEG', async () => {
-    const input = await noisyImage(600, 400)
+    const input = await noisy(600, 400)
       .jpeg({ quality: 90 })
       .withExif({
         IFD0: { Copyright: 'secret-owner', ImageDescription: 'home' },
@@ -168,7 +153,7 @@ describe('processAvatar', () => {
   });
 
   it('strips PNG text chunks', async () => {
-    const png = await noisyImage(300, 300).png().toBuffer();
+    const png = await noisy(300, 300).png().toBuffer();
     const input = withPngChunk(png, 'tEXt', Buffer.from('Comment\0gps=48.85,2.35 png-secret', 'latin1'));
     expect((await sharp(input).metadata()).comments).toBeDefined(); // fixture check
     const out = await processAvatar(input);
@@ -219,7 +204,7 @@ describe('processAvatar', () => {
   });
 
   it('JPEG in -> JPEG out with image/jpeg content type', async () => {
-    const out = await processAvatar(await noisyImage(700, 700).jpeg().toBuffer());
+    const out = await processAvatar(await noisy(700, 700).jpeg().toBuffer());
     expect(out.format).toBe('jpeg');
     for (const v of out.variants) {
       expect(v.contentType).toBe('image/jpeg');
@@ -228,7 +213,7 @@ describe('processAvatar', () => {
   });
 
   it('16-bit PNG becomes 8-bit sRGB', async () => {
-    const input = await noisyImage(200, 200).toColourspace('rgb16').png().toBuffer();
+    const input = await noisy(200, 200).toColourspace('rgb16').png().toBuffer();
     expect((await sharp(input).metadata()).depth).toBe('ushort');
     const out = await processAvatar(input, { sizes: [64] });
     const m = await sharp(out.variants[0].body).metadata();
@@ -236,7 +221,7 @@ describe('processAvatar', () => {
   });
 
   it('converts a CMYK JPEG to sRGB', async () => {
-    const input = await noisyImage(200, 200).toColourspace('cmyk').jpeg().toBuffer();
+    const input = await noisy(200, 200).toColourspace('cmyk').jpeg().toBuffer();
     expect((await sharp(input).metadata()).space).toBe('cmyk'); // fixture check
     const out = await processAvatar(input, { sizes: [64] });
     const m = await sharp(out.variants[0].body).metadata();
@@ -244,10 +229,10 @@ describe('processAvatar', () => {
   });
 
   it.each([
-    ['GIF', true, () => noisyImage(64, 64).gif().toBuffer()],
-    ['WebP', true, () => noisyImage(64, 64).webp().toBuffer()],
-    ['AVIF', true, () => noisyImage(64, 64).avif().toBuffer()],
-    ['TIFF', true, () => noisyImage(64, 64).tiff().toBuffer()],
+    ['GIF', true, () => noisy(64, 64).gif().toBuffer()],
+    ['WebP', true, () => noisy(64, 64).webp().toBuffer()],
+    ['AVIF', true, () => noisy(64, 64).avif().toBuffer()],
+    ['TIFF', true, () => noisy(64, 64).tiff().toBuffer()],
     [
       'SVG',
       true,
@@ -279,15 +264,15 @@ describe('processAvatar', () => {
 
   it('accepts an image with HTML appended after its end, and drops the trailing bytes', async () => {
     // A valid image followed by junk is decodable; the re-encoded output must not carry the junk.
-    const png = await noisyImage(100, 100).png().toBuffer();
+    const png = await noisy(100, 100).png().toBuffer();
     const input = Buffer.concat([png, Buffer.from('<html><script>alert(1)</script></html>')]);
     const out = await processAvatar(input, { sizes: [64] });
     expect(out.variants[0].body.toString('latin1')).not.toContain('<script>');
   });
 
   it.each([
-    ['JPEG', () => noisyImage(400, 300).jpeg({ quality: 90 }).toBuffer()],
-    ['PNG', () => noisyImage(400, 300).png().toBuffer()],
+    ['JPEG', () => noisy(400, 300).jpeg({ quality: 90 }).toBuffer()],
+    ['PNG', () => noisy(400, 300).png().toBuffer()],
   ])('rejects a truncated %s as INVALID_IMAGE', async (_name, make) => {
     const full = await make();
     for (const fraction of [0.5, 0.9]) {
@@ -297,7 +282,7 @@ describe('processAvatar', () => {
   });
 
   it('rejects a PNG with corrupted pixel data as INVALID_IMAGE', async () => {
-    const png = Buffer.from(await noisyImage(400, 300).png().toBuffer());
+    const png = Buffer.from(await noisy(400, 300).png().toBuffer());
     for (let i = Math.floor(png.length * 0.4); i < png.length * 0.45; i++) png[i] ^= 0x5a;
     await expectAvatarError(processAvatar(png), 'INVALID_IMAGE');
   });
@@ -315,14 +300,14 @@ describe('processAvatar', () => {
   });
 
   it('applies the maxPixels option', async () => {
-    const input = await noisyImage(300, 200).jpeg().toBuffer(); // 60 000 px
+    const input = await noisy(300, 200).jpeg().toBuffer(); // 60 000 px
     await expectAvatarError(processAvatar(input, { maxPixels: 59_999 }), 'IMAGE_TOO_LARGE_PIXELS');
     await expect(processAvatar(input, { maxPixels: 60_000, sizes: [64] })).resolves.toBeDefined();
   });
 
   it('produces square cover-cropped variants of the default sizes', async () => {
     expect(DEFAULT_AVATAR_SIZES).toEqual([64, 128, 256, 512]);
-    const out = await processAvatar(await noisyImage(1000, 600).jpeg().toBuffer());
+    const out = await processAvatar(await noisy(1000, 600).jpeg().toBuffer());
     expect(out.variants.map((v) => [v.size, v.width, v.height])).toEqual([
       [64, 64, 64],
       [128, 128, 128],
@@ -336,7 +321,7 @@ describe('processAvatar', () => {
   });
 
   it('never upscales: small inputs give min(size, shorter side) squares', async () => {
-    const out = await processAvatar(await noisyImage(150, 100).png().toBuffer());
+    const out = await processAvatar(await noisy(150, 100).png().toBuffer());
     expect(out.variants.map((v) => [v.size, v.width, v.height])).toEqual([
       [64, 64, 64],
       [128, 100, 100],
@@ -346,7 +331,7 @@ describe('processAvatar', () => {
   });
 
   it('honours custom sizes (sorted, de-duplicated) and rejects bad ones', async () => {
-    const input = await noisyImage(400, 400).jpeg().toBuffer();
+    const input = await noisy(400, 400).jpeg().toBuffer();
     const out = await processAvatar(input, { sizes: [200, 32, 200] });
     expect(out.variants.map((v) => [v.size, v.width])).toEqual([
       [32, 32],
@@ -359,7 +344,7 @@ describe('processAvatar', () => {
   });
 
   it('hash: same input -> same hash and bytes; different pixels -> different hash', async () => {
-    const input = await noisyImage(500, 400, 3, 7).jpeg().toBuffer();
+    const input = await noisy(500, 400, 7).jpeg().toBuffer();
     const a = await processAvatar(input);
     const b = await processAvatar(Buffer.from(input));
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -370,7 +355,7 @@ describe('processAvatar', () => {
       true,
       true,
     ]);
-    const other = await processAvatar(await noisyImage(500, 400, 3, 8).jpeg().toBuffer());
+    const other = await processAvatar(await noisy(500, 400, 8).jpeg().toBuffer());
     expect(other.hash).not.toBe(a.hash);
     // content hash of the OUTPUT: other sizes -> other stored bytes -> other key
     const fewer = await processAvatar(input, { sizes: [64] });
@@ -378,8 +363,8 @@ describe('processAvatar', () => {
   });
 
   it('hash is of the output: same pixels with and without EXIF/GPS dedupe to one hash', async () => {
-    const plain = await noisyImage(300, 300, 3, 3).jpeg({ quality: 90 }).toBuffer();
-    const withGps = await noisyImage(300, 300, 3, 3)
+    const plain = await noisy(300, 300, 3, 3).jpeg({ quality: 90 }).toBuffer();
+    const withGps = await noisy(300, 300, 3, 3)
       .jpeg({ quality: 90 })
       .withExif({ IFD3: { GPSLatitudeRef: 'S', GPSLatitude: '33/1 51/1 0/1' } })
       .toBuffer();
