@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Metrics } from '../src/observability/metrics';
-import { call, RunningApp, startApp, tokenFor, uniqueIdentity } from './support/app';
+import { call, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
 import { sql } from './support/database';
 import { families, hasPromtool, parseSamples, promqlProblems, promtoolCheck, Sample, valueOf } from './support/prometheus';
 
@@ -150,5 +150,27 @@ describe('GET /metrics', () => {
     expect(valueOf(after, 'user_service_kafka_consumer_lag', { topic: 'interview-events', partition: '0' })).toBe(7);
     expect(valueOf(after, 'user_service_avatars_uploaded_total')).toBe(1);
     if (hasPromtool) expect(promtoolCheck(text)!.problems).toEqual([]);
+  });
+});
+
+describe('GET /metrics with METRICS_ENABLED=false', () => {
+  let api: RunningApp;
+  beforeAll(async () => {
+    api = await startApp(testConfig({ METRICS_ENABLED: 'false' }));
+  });
+  afterAll(() => api.close());
+
+  it('times neither requests nor database calls, and still counts', async () => {
+    const identity = uniqueIdentity('nometrics');
+    const token = await tokenFor(identity.keycloakId);
+    const created = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'No Timing' } } });
+    expect(created.status).toBe(201);
+    expect((await call(api.url, 'GET', `/api/v1/users/${created.body.id}`, { token })).status).toBe(200);
+
+    const samples = parseSamples(await (await fetch(`${api.url}/metrics`)).text());
+    const seriesOf = (name: string) => samples.filter((sample) => sample.name === name);
+    expect(seriesOf('user_service_http_request_duration_seconds_count')).toEqual([]);
+    expect(seriesOf('user_service_database_query_duration_seconds_count')).toEqual([]);
+    expect(valueOf(samples, 'user_service_users_total')).toBe(1);
   });
 });

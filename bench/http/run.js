@@ -1,8 +1,9 @@
 'use strict';
 // HTTP benchmark: the real service (dist/src/main.js) against a bare Fastify + pg baseline
 // (bench/http/bare-server.js), interleaved rounds with autocannon; only the ratios mean something.
-// GET also runs against "service-noobs" (the same build, METRICS_ENABLED=false LOG_LEVEL=silent) to price
-// metrics + logging (BENCH_OBSERVABILITY=0: skip it).
+// Then, to price metrics + logging, GET runs against two fresh copies of the service side by side, at the same
+// time: "service" as deployed and "service-noobs" (METRICS_ENABLED=false LOG_LEVEL=silent); BENCH_OBSERVABILITY=0
+// skips that part.
 // See bench/README.md.   npm run bench:http  [-- --profile]
 
 const { spawn } = require('node:child_process');
@@ -34,13 +35,15 @@ const settings = {
   database: process.env.BENCH_DATABASE || 'user_service_bench',
   users: intEnv('BENCH_USERS', 100_000),
   seconds: intEnv('BENCH_SECONDS', 10),
-  rounds: intEnv('BENCH_ROUNDS', 3),
+  rounds: intEnv('BENCH_ROUNDS', 3, 0), // 0: only the metrics + logging comparison
   warmup: intEnv('BENCH_WARMUP', 2, 0),
   connections: intEnv('BENCH_CONNECTIONS', 50),
   poolSize: intEnv('BENCH_POOL_SIZE', 10),
   bareStatements: process.env.BENCH_BARE_STATEMENTS || 'named',
-  // A third server, the service without HTTP metrics and logs, measured for GET only.
+  // The side-by-side GET runs of the service with and without metrics and logs.
   observability: process.env.BENCH_OBSERVABILITY !== '0',
+  observabilityRuns: intEnv('BENCH_OBSERVABILITY_RUNS', 12),
+  observabilityWarmup: intEnv('BENCH_OBSERVABILITY_WARMUP', 20, 0),
   profile: process.argv.includes('--profile'),
   verbose: process.argv.includes('--verbose') || process.env.BENCH_VERBOSE === '1',
 };
@@ -51,7 +54,7 @@ const TARGETS = { GET: 0.75, POST: 0.7 };
 /** Most that metrics + logging may cost on GET, as a share of service-noobs rps. */
 const OBSERVABILITY_TARGET = 0.1;
 const NOOBS = 'service-noobs';
-const NAME_WIDTH = settings.observability ? NOOBS.length : 7;
+const NAME_WIDTH = 7;
 const databaseUrl = `${settings.pgServer}/${settings.database}`;
 const secret = crypto.randomBytes(36).toString('base64url'); // 48 chars
 const internalToken = crypto.randomBytes(24).toString('base64url');
@@ -185,7 +188,7 @@ function startService(profileName) {
   return startServer('service', serviceArgs(profileName), serviceEnv());
 }
 
-/** The same build with per-request HTTP metrics and all logging off: what observability costs. */
+/** The same build with per-request timing (HTTP and database) and all logging off: what observability costs. */
 function startServiceNoObservability() {
   return startServer(NOOBS, serviceArgs(), { ...serviceEnv(), METRICS_ENABLED: 'false', LOG_LEVEL: 'silent' });
 }
@@ -447,7 +450,7 @@ async function sanityCheck(servers, ids, token) {
     const get = await fetch(`${server.url}/api/v1/users/${ids[0]}`, { headers: { authorization: `Bearer ${token}` } });
     const getBody = await get.text();
     if (get.status !== 200) throw new Error(`${server.name}: GET answered ${get.status}: ${getBody}`);
-    const uniq = `${runId}-check-${server.name}`;
+    const uniq = `${runId}-check-${server.name}-${++postCounter}`;
     const post = await fetch(`${server.url}/api/v1/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-internal-token': internalToken },
@@ -459,14 +462,136 @@ async function sanityCheck(servers, ids, token) {
   }
 }
 
-/** The service records the GET just sent in its HTTP histogram; service-noobs must not (else the switch is not on). */
-async function checkHttpMetrics(server, expected) {
+/** The service times the GET just sent (HTTP and database histograms); service-noobs must not (else the switch is off). */
+async function checkTiming(server, expected) {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  const recorded = /^user_service_http_request_duration_seconds_count\{[^}]*route="\/api\/v1\/users\/:id"/m.test(text);
-  if (recorded !== expected) {
-    throw new Error(`${server.name}: GET /metrics ${recorded ? 'has' : 'lacks'} the GET /api/v1/users/:id request series (expected ${expected ? 'it' : 'none'})`);
+  const http = /^user_service_http_request_duration_seconds_count\{[^}]*route="\/api\/v1\/users\/:id"/m.test(text);
+  const database = /^user_service_database_query_duration_seconds_count\{[^}]*operation="user_by_id"/m.test(text);
+  if (http !== expected || database !== expected) {
+    throw new Error(
+      `${server.name}: GET /metrics ${http ? 'has' : 'lacks'} the GET /api/v1/users/:id request series and ` +
+        `${database ? 'has' : 'lacks'} the user_by_id query series (expected ${expected ? 'both' : 'neither'})`,
+    );
   }
-  console.log(`  ${server.name}: HTTP request metrics ${recorded ? 'recorded' : 'off'}`);
+  console.log(`  ${server.name}: request and query timing ${expected ? 'recorded' : 'off'}`);
+}
+
+// ---------------------------------------------------------------- metrics + logging overhead
+
+/**
+ * GET against several servers at the same time, the connections split between them. Run one after the other,
+ * the same server moves 20-40% from one 10 s run to the next on these machines (other tenants, GC phases);
+ * side by side, whatever the machine does hits both alike, and the one that costs more CPU per request serves
+ * fewer requests.
+ */
+async function sideBySide(servers, ids, token, db, seconds) {
+  const connections = Math.max(1, Math.round(settings.connections / servers.length));
+  const before = { servers: servers.map((s) => processCpuMs(s.pid)), postgres: await postgresCpuMs(db), loadgen: process.cpuUsage(), machine: machineCpuMs() };
+  const runs = await Promise.all(
+    servers.map((server) => autocannon({ url: server.url, connections, duration: seconds, ...requestsFor('GET', ids, token) })),
+  );
+  const after = { servers: servers.map((s) => processCpuMs(s.pid)), postgres: await postgresCpuMs(db), loadgen: process.cpuUsage(before.loadgen), machine: machineCpuMs() };
+  const serverMs = servers.map((_, i) => (after.servers[i] === null || before.servers[i] === null ? null : after.servers[i] - before.servers[i]));
+  let otherLoad = null;
+  const pg = postgresDelta(before.postgres, after.postgres);
+  if (before.machine && after.machine && pg !== null && !serverMs.includes(null)) {
+    const d = (key) => after.machine[key] - before.machine[key];
+    const loadgen = (after.loadgen.user + after.loadgen.system) / 1000;
+    otherLoad = Math.max(0, (100 * (d('processes') - serverMs.reduce((a, b) => a + b, 0) - pg - loadgen)) / d('total'));
+  }
+  return servers.map((server, i) => {
+    const r = runs[i];
+    return {
+      server: server.name,
+      rps: r['2xx'] / r.duration,
+      p99: r.latency.p99,
+      bad: r.non2xx + r.errors + r.timeouts,
+      cpu: serverMs[i] === null || r.requests.total === 0 ? null : (serverMs[i] * 1000) / r.requests.total,
+      otherLoad,
+    };
+  });
+}
+
+/**
+ * What metrics + logging cost on GET: two fresh processes of the same build, started together so that they have
+ * the same history (heap growth, JIT), loaded side by side: the service as deployed and service-noobs
+ * (METRICS_ENABLED=false: no request or query timing; LOG_LEVEL=silent). Returns one [service, noobs] pair per run.
+ */
+async function measureObservability(ids, token, db) {
+  const [service, noobs] = await Promise.all([startService(), startServiceNoObservability()]);
+  try {
+    await sanityCheck([service, noobs], ids, token);
+    await checkTiming(service, serviceEnv().METRICS_ENABLED !== 'false');
+    await checkTiming(noobs, false);
+    if (settings.observabilityWarmup > 0) {
+      const warm = await sideBySide([service, noobs], ids, token, db, settings.observabilityWarmup);
+      console.log(`  warm-up   GET side by side ${settings.observabilityWarmup} s: ${warm.map((r) => `${r.server} ${r.rps.toFixed(0)} rps`).join(', ')}`);
+    }
+    const pairs = [];
+    for (let run = 1; run <= settings.observabilityRuns; run++) {
+      // Who gets its load started first alternates.
+      const order = run % 2 === 1 ? [service, noobs] : [noobs, service];
+      const results = await sideBySide(order, ids, token, db, settings.seconds);
+      const pair = ['service', NOOBS].map((name) => results.find((r) => r.server === name));
+      console.log(
+        `  run ${String(run).padEnd(5)} GET side by side: ` +
+          pair.map((r) => `${r.server} ${r.rps.toFixed(0)} rps, p99 ${r.p99} ms, ${us(r.cpu).trim()} µs CPU/req`).join(' | ') +
+          `; ${pct(pair[0].otherLoad)} other processes` +
+          (pair.some((r) => r.bad > 0) ? `  <-- ${pair.map((r) => `${r.server} ${r.bad} failed`).join(', ')}` : ''),
+      );
+      pairs.push(pair);
+    }
+    return pairs;
+  } finally {
+    await Promise.all([service.stop(), noobs.stop()]);
+  }
+}
+
+/** Student's t for a two-sided 95% interval, by degrees of freedom (1.96 beyond 30). */
+const T95 = [NaN, 12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04];
+
+/** Mean and 95% confidence interval of a sample (t distribution). */
+function meanInterval(values) {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, low: NaN, high: NaN };
+  const sd = Math.sqrt(values.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
+  const half = (T95[n - 1] ?? 1.96) * (sd / Math.sqrt(n));
+  return { mean, low: mean - half, high: mean + half };
+}
+
+function printObservabilityOverhead(pairs) {
+  const rpsRatios = pairs.map(([service, noobs]) => service.rps / noobs.rps);
+  const cpuRatios = pairs.map(([service, noobs]) => service.cpu / noobs.cpu).filter(Number.isFinite);
+  const rps = meanInterval(rpsRatios);
+  // The median is the headline (one odd run moves it least); the mean's interval says how sure that is.
+  const overhead = 1 - median(rpsRatios);
+  const failed = pairs.flat().some((r) => r.bad > 0);
+  const verdict = failed ? 'INVALID' : overhead <= OBSERVABILITY_TARGET ? 'PASS' : 'OVER';
+  const percent = (x) => `${(100 * x).toFixed(1)}%`;
+  const sure = 1 - rps.low <= OBSERVABILITY_TARGET ? 'the whole interval is within the target' : 'the interval reaches past the target: add runs (BENCH_OBSERVABILITY_RUNS) to narrow it';
+  console.log(
+    `\nmetrics+logging overhead on GET: ${percent(overhead)} fewer requests served (median of ${pairs.length} side-by-side runs; ` +
+      `mean ${percent(1 - rps.mean)}, 95% interval ${percent(1 - rps.high)} to ${percent(1 - rps.low)}), ` +
+      `target <= ${(100 * OBSERVABILITY_TARGET).toFixed(0)}%: ${verdict}; ${sure}`,
+  );
+  console.log(`  service/${NOOBS} rps per run: ${rpsRatios.map((x) => x.toFixed(3)).join(' ')}`);
+  if (cpuRatios.length > 1) {
+    const cpu = meanInterval(cpuRatios);
+    console.log(
+      `  node CPU per request, service vs ${NOOBS}: ${cpu.mean >= 1 ? '+' : ''}${percent(cpu.mean - 1)} (95% interval ${percent(cpu.low - 1)} to ${percent(cpu.high - 1)}; ` +
+        `per run ${cpuRatios.map((x) => x.toFixed(3)).join(' ')}; medians ${us(median(pairs.map(([s]) => s.cpu ?? NaN))).trim()} vs ` +
+        `${us(median(pairs.map(([, n]) => n.cpu ?? NaN))).trim()} µs)`,
+    );
+  }
+  console.log(
+    `  ${NOOBS} = the same build with METRICS_ENABLED=false (no HTTP request or database query timing) and LOG_LEVEL=silent;\n` +
+      '  the service logs at warn here (no per-request lines), as BENCH_SERVICE_ENV=LOG_LEVEL=info would at the production default.\n' +
+      `  Both run at once with ${Math.round(settings.connections / 2)} connections each, after a ${settings.observabilityWarmup} s side-by-side warm-up.\n` +
+      '  Two identical servers measured this way differ by up to ±20% in a single 10 s run (GC phases, the other tenants of\n' +
+      '  the host): read the median and the interval, not one run.',
+  );
+  return verdict;
 }
 
 // ---------------------------------------------------------------- report
@@ -500,14 +625,11 @@ function printTable(results) {
     const pairs = service.map((r, i) => r.rps / bare[i].rps).filter(Number.isFinite);
     const ratio = median(pairs);
     const ofMedians = median(service.map((r) => r.rps)) / median(bare.map((r) => r.rps));
-    const cpuRatio = median(service.map((r) => r.cpu.server ?? NaN)) / median(bare.map((r) => r.cpu.server ?? NaN));
+    const cpuRatio = median(service.map((r, i) => (r.cpu.server ?? NaN) / (bare[i].cpu.server ?? NaN)));
     const failed = [...service, ...bare].some((r) => r.bad > 0 || r.warmupBad > 0);
     const verdict = failed ? 'INVALID' : ratio >= TARGETS[kind] ? 'PASS' : 'SHORT';
     verdicts.push(`${kind} ${verdict}`);
-    const noobs = of(NOOBS);
-    const lists = [['service', service], ['bare', bare]];
-    if (noobs.length > 0) lists.push([NOOBS, noobs]);
-    for (const [name, list] of lists) {
+    for (const [name, list] of [['service', service], ['bare', bare]]) {
       const first = name === 'service';
       rows.push([
         first ? endpoint : '',
@@ -539,45 +661,9 @@ function printTable(results) {
   return verdicts;
 }
 
-/**
- * What metrics + logging cost on GET: service (as deployed) against service-noobs (METRICS_ENABLED=false,
- * LOG_LEVEL=silent), paired per round like svc/bare. Null when service-noobs was not measured.
- */
-function printObservabilityOverhead(results) {
-  const of = (name) => results.filter((r) => r.kind === 'GET' && r.server === name);
-  const service = of('service');
-  const noobs = of(NOOBS);
-  if (service.length === 0 || noobs.length === 0) return null;
-  const pairs = service.map((r, i) => r.rps / noobs[i].rps).filter(Number.isFinite);
-  const overhead = 1 - median(pairs);
-  const serviceCpu = median(service.map((r) => r.cpu.server ?? NaN));
-  const noobsCpu = median(noobs.map((r) => r.cpu.server ?? NaN));
-  const cpuOverhead = serviceCpu / noobsCpu - 1;
-  const failed = [...service, ...noobs].some((r) => r.bad > 0 || r.warmupBad > 0);
-  const verdict = failed ? 'INVALID' : overhead <= OBSERVABILITY_TARGET ? 'PASS' : 'OVER';
-  const signed = (x) => `${x >= 0 ? '' : '-'}${Math.abs(100 * x).toFixed(1)}%`;
-  console.log(
-    `\nmetrics+logging overhead on GET: ${signed(overhead)} (service rps vs ${NOOBS} rps, median of per-round ratios), ` +
-      `target <= ${(100 * OBSERVABILITY_TARGET).toFixed(0)}%: ${verdict}`,
-  );
-  console.log(
-    `  per round service/${NOOBS} rps: ${pairs.map((x) => x.toFixed(3)).join(' ')}; median rps ${median(service.map((r) => r.rps)).toFixed(0)} vs ` +
-      `${median(noobs.map((r) => r.rps)).toFixed(0)}`,
-  );
-  console.log(
-    `  node CPU µs/req: service ${us(serviceCpu).trim()}, ${NOOBS} ${us(noobsCpu).trim()}` +
-      (Number.isFinite(cpuOverhead) ? ` (${cpuOverhead >= 0 ? '+' : ''}${signed(cpuOverhead)} CPU per request with metrics+logging)` : ''),
-  );
-  console.log(
-    `  ${NOOBS} = the same build with METRICS_ENABLED=false (no per-request HTTP histogram) and LOG_LEVEL=silent; the service\n` +
-      '  logs at warn here (no per-request lines), as BENCH_SERVICE_ENV=LOG_LEVEL=info would at the production default.',
-  );
-  return verdict;
-}
-
 /** True when other jobs used more than OTHER_LOAD_LIMIT% of the machine in some measured run. */
-function reportOtherLoad(results) {
-  const loads = results.map((r) => r.cpu.otherLoad).filter((x) => x !== null);
+function reportOtherLoad(otherLoads) {
+  const loads = otherLoads.filter((x) => x !== null);
   if (loads.length === 0) return false;
   const max = Math.max(...loads);
   console.log(
@@ -596,6 +682,40 @@ function warnIfInvalid(results) {
     console.log(`!!! ${r.kind} ${r.server}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts (warm-up: ${r.warmupBad}); status codes ${JSON.stringify(r.statusCodes)}`);
   }
   console.log(banner);
+}
+
+/** The service against bare, GET then POST, in interleaved rounds (who goes first alternates). */
+async function measureRounds(service, ids, token, db) {
+  const bare = await startBare();
+  try {
+    console.log(`service on ${service.url}, bare on ${bare.url}`);
+    await sanityCheck([service, bare], ids, token);
+    const results = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      const order = round % 2 === 1 ? [service, bare] : [bare, service];
+      for (const kind of ['GET', 'POST']) {
+        for (const server of order) results.push(await measure(server, kind, ids, token, db, `round ${round}`));
+      }
+    }
+    return results;
+  } finally {
+    await bare.stop();
+  }
+}
+
+function printRounds(results) {
+  const verdicts = printTable(results);
+  const shared = results.some((r) => r.cpu.otherLoad !== null && r.cpu.otherLoad > OTHER_LOAD_LIMIT);
+  console.log(
+    `\ntargets (informational): GET ratio >= ${TARGETS.GET}, POST ratio >= ${TARGETS.POST}: ${verdicts.join(', ')}` +
+      (shared ? '  (UNRELIABLE: other jobs loaded the machine, see below; the node CPU column still holds)' : ''),
+  );
+  console.log(
+    'rps ratio = median over rounds of (service rps / bare rps of the same round); "of medians" = median service rps /\n' +
+      'median bare rps. p99 and CPU columns: medians over rounds; node CPU svc/bare: median of per-round ratios.\n' +
+      'node CPU = utime+stime of the server process per request; pg CPU = the bench database\'s backends + WAL\n' +
+      'writer/checkpointer etc. per request. The CPU columns move far less than rps from minute to minute.',
+  );
 }
 
 // ---------------------------------------------------------------- main
@@ -627,41 +747,17 @@ async function main() {
     const token = await adminToken();
 
     if (!settings.profile) {
-      const bare = await startBare();
-      const noobs = settings.observability ? await startServiceNoObservability() : null;
-      console.log(`service on ${service.url}, bare on ${bare.url}${noobs ? `, ${NOOBS} on ${noobs.url}` : ''}`);
-      await sanityCheck(noobs ? [service, bare, noobs] : [service, bare], ids, token);
-      if (noobs) {
-        await checkHttpMetrics(service, true);
-        await checkHttpMetrics(noobs, false);
-      }
-      const results = [];
-      for (let round = 1; round <= settings.rounds; round++) {
-        const order = round % 2 === 1 ? [service, bare] : [bare, service];
-        for (const kind of ['GET', 'POST']) {
-          // GET: service-noobs next to the service, on the side away from bare, so both pairs stay adjacent.
-          const servers = kind === 'GET' && noobs ? (round % 2 === 1 ? [noobs, ...order] : [...order, noobs]) : order;
-          for (const server of servers) results.push(await measure(server, kind, ids, token, db, `round ${round}`));
-        }
-      }
+      const results = settings.rounds > 0 ? await measureRounds(service, ids, token, db) : [];
       await service.stop();
-      await bare.stop();
-      await noobs?.stop();
+      let observability = null;
+      if (settings.observability) {
+        console.log(`\nmetrics + logging: fresh service and ${NOOBS} side by side`);
+        observability = await measureObservability(ids, token, db);
+      }
       console.log('');
-      const verdicts = printTable(results);
-      const shared = results.some((r) => r.cpu.otherLoad !== null && r.cpu.otherLoad > OTHER_LOAD_LIMIT);
-      console.log(
-        `\ntargets (informational): GET ratio >= ${TARGETS.GET}, POST ratio >= ${TARGETS.POST}: ${verdicts.join(', ')}` +
-          (shared ? '  (UNRELIABLE: other jobs loaded the machine, see below; the node CPU column still holds)' : ''),
-      );
-      console.log(
-        'rps ratio = median over rounds of (service rps / bare rps of the same round); "of medians" = median service rps /\n' +
-          'median bare rps. p99 and CPU columns: medians over rounds. node CPU = utime+stime of the server process per\n' +
-          'request; pg CPU = the bench database\'s backends + WAL writer/checkpointer etc. per request. The CPU columns move\n' +
-          'far less than rps from minute to minute.',
-      );
-      printObservabilityOverhead(results);
-      reportOtherLoad(results);
+      if (results.length > 0) printRounds(results);
+      if (observability) printObservabilityOverhead(observability);
+      reportOtherLoad([...results.map((r) => r.cpu.otherLoad), ...(observability ?? []).map(([service]) => service.otherLoad)]);
       warnIfInvalid(results);
       return;
     }
@@ -688,7 +784,7 @@ async function main() {
     }
     console.log('\n(profiled numbers: the profiler itself costs CPU, so the table is indicative only)');
     printTable(results);
-    reportOtherLoad(results);
+    reportOtherLoad(results.map((r) => r.cpu.otherLoad));
     warnIfInvalid(results);
     for (const { kind, result, file, top, inclusive } of reports) {
       console.log(`\n=== ${kind} ${result.server} CPU profile (measured window only) ===`);

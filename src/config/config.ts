@@ -74,7 +74,7 @@ export abstract class AppConfig {
   };
   /** pino level; 'silent' turns logging off. */
   logLevel!: string;
-  /** false: the per-request HTTP metrics (user_service_http_request_duration_seconds) are not recorded. */
+  /** false: requests and database calls are not timed (no per-request metrics work); the counters and gauges stay. */
   metricsEnabled!: boolean;
   /** Requests slower than this are logged (at warn) even when they succeed. */
   slowRequestMs!: number;

@@ -1,5 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Injectable, Optional } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { AppConfig } from '../config/config';
+import { RequestHistogram } from './request-histogram';
 
 type ScrapeHook = () => Promise<void>;
 
@@ -30,23 +32,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly queryDuration = new Histogram({
-    name: 'user_service_database_query_duration_seconds',
-    help: 'Database calls (a whole transaction for writes), by operation',
-    labelNames: ['operation'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
-  });
-  private readonly requestDuration = new Histogram({
-    name: 'user_service_http_request_duration_seconds',
-    help: 'HTTP requests, by route template, method and status class',
-    labelNames: ['method', 'route', 'status_class'],
-    buckets: [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
-  });
-  // Label sets are few (routes × methods × classes); caching their children skips prom-client's hashing per request.
-  private readonly requestSeries = new Map<string, Histogram.Internal<string>>();
-  private readonly querySeries = new Map<string, Histogram.Internal<string>>();
+  private readonly queryDuration = new RequestHistogram(
+    'user_service_database_query_duration_seconds',
+    'Database calls (a whole transaction for writes), by operation',
+    ['operation'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    this.registry,
+  );
+  private readonly requestDuration = new RequestHistogram(
+    'user_service_http_request_duration_seconds',
+    'HTTP requests, by route template, method and status class',
+    ['method', 'route', 'status_class'],
+    [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    this.registry,
+  );
 
   private readonly outboxPending = this.gauge('user_service_outbox_pending_events', 'Outbox rows not yet published');
   private readonly outboxOldestAge = this.gauge(
@@ -55,7 +54,11 @@ export class Metrics {
   );
   private readonly storageUsed = this.gauge('user_service_storage_used_bytes', 'Storage used by all live users, in bytes');
 
-  constructor() {
+  /** False with METRICS_ENABLED=false: requests and database calls are not timed (no per-request metrics work). */
+  readonly timing: boolean;
+
+  constructor(@Optional() config?: AppConfig) {
+    this.timing = config?.metricsEnabled ?? true;
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -93,26 +96,18 @@ export class Metrics {
 
   /** Times a database call under a fixed operation name (never a value from the request). */
   async timeQuery<T>(operation: string, query: () => Promise<T>): Promise<T> {
-    let series = this.querySeries.get(operation);
-    if (!series) this.querySeries.set(operation, (series = this.queryDuration.labels(operation)));
-    const end = series.startTimer();
+    if (!this.timing) return query();
+    const started = performance.now();
     try {
       return await query();
     } finally {
-      end();
+      this.queryDuration.series(operation).observe((performance.now() - started) / 1000);
     }
   }
 
   /** `route` is the matched route template; undefined when no route matched. */
   observeRequest(method: string, route: string | undefined, statusCode: number, seconds: number): void {
-    const statusClass = `${Math.floor(statusCode / 100)}xx`;
-    const key = `${method} ${route} ${statusClass}`;
-    let series = this.requestSeries.get(key);
-    if (!series) {
-      series = this.requestDuration.labels(method, route ?? 'unmatched', statusClass);
-      this.requestSeries.set(key, series);
-    }
-    series.observe(seconds);
+    this.requestDuration.series(method, route ?? 'unmatched', `${Math.floor(statusCode / 100)}xx`).observe(seconds);
   }
 
   /** Registers work to do before each scrape, such as reading gauges from the database. */
