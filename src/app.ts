@@ -1,4 +1,5 @@
 import multipart from '@fastify/multipart';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
@@ -87,6 +88,9 @@ function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.headers(headers).header('x-request-id', request.id);
+    // With tracing on (observability/tracing.ts), the request's span is named by its route template.
+    const route = request.routeOptions.url;
+    if (route) trace.getActiveSpan()?.updateName(`${request.method} ${route}`).setAttribute('http.route', route);
     done();
   });
   fastify.addHook('onSend', (_request, reply, _payload, done) => {
@@ -107,8 +111,14 @@ function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest
   });
 }
 
-/** The trace id: from a W3C traceparent, else X-Request-Id, else a new one. */
+/**
+ * The trace id: with tracing on, the id of the request's trace (the traceparent's, or a new one), so that
+ * logs, error bodies and the exported spans agree; otherwise from a W3C traceparent, else X-Request-Id,
+ * else a new one.
+ */
 function traceIdOf(request: IncomingMessage): string {
+  const span = trace.getActiveSpan()?.spanContext();
+  if (span && isSpanContextValid(span)) return span.traceId;
   const traceparent = request.headers.traceparent;
   const match = typeof traceparent === 'string' && /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent);
   if (match) return match[1];

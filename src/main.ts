@@ -1,3 +1,5 @@
+// First: with tracing on, http, pg and kafkajs must be instrumented before anything loads them.
+import { tracing } from './observability/tracing';
 import 'reflect-metadata';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -37,6 +39,7 @@ async function shutdown(app: NestFastifyApplication, config: AppConfig, logger: 
   deadline.unref();
   try {
     await app.close();
+    await tracing?.shutdown(); // exports the spans still buffered
     logger.log('Shut down cleanly', 'Shutdown');
     exit(app, 0);
   } catch (error) {

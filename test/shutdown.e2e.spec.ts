@@ -1,54 +1,7 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { Client } from 'pg';
-import { call, TEST_SECRET, tokenFor, uniqueIdentity } from './support/app';
+import { call, tokenFor, uniqueIdentity } from './support/app';
+import { buildService, Service, startService } from './support/built-service';
 import { TEST_DATABASE_URL } from './support/database';
-
-const ROOT = resolve(__dirname, '..');
-
-interface Service {
-  child: ChildProcess;
-  url: string;
-  logs: string[];
-  exited: Promise<number | null>;
-}
-
-/** The built service (`node dist/src/main.js`) as production runs it. */
-async function startService(env: Record<string, string> = {}): Promise<Service> {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: TEST_DATABASE_URL,
-      DATABASE_MIGRATIONS_RUN: 'false',
-      AUTH_JWT_SECRET: TEST_SECRET,
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const url = await new Promise<string>((done, fail) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        logs.push(line);
-        const match = /listening on (http:\/\/[\d.:]+)/.exec(line);
-        if (match) done(match[1]);
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
-    void exited.then((code) => fail(new Error(`the service exited with ${code}:\n${logs.join('\n')}`)));
-  });
-  return { child, url, logs, exited };
-}
 
 /** Holds a row lock on the user, so that changes to it stay in flight until released. */
 async function lockUser(id: string): Promise<{ release(): Promise<void>; waiting(): Promise<number> }> {
@@ -86,9 +39,7 @@ describe('graceful shutdown of the built service', () => {
   afterEach(() => {
     for (const service of started.splice(0)) if (service.child.exitCode === null) service.child.kill('SIGKILL');
   });
-  beforeAll(() => {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
-  }, 120_000);
+  beforeAll(buildService, 120_000);
 
   async function userInFlight(url: string, requests: number) {
     const identity = uniqueIdentity('shutdown');

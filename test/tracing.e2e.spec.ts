@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CONSUMED_TOPICS } from '../src/users/events/consumed-event';
+import { call, INTERNAL_TOKEN, tokenFor, uniqueIdentity } from './support/app';
+import { buildService, Service, startService } from './support/built-service';
+import { sql } from './support/database';
+import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
+import { kafkaEnv, readTopic, testKafka, testProducer } from './support/kafka';
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number; // 2 server, 3 client
+  attributes: { key: string; value: { stringValue?: string; arrayValue?: { values: { stringValue: string }[] } } }[];
+  links: { traceId: string; spanId: string }[];
+}
+
+const SERVER = 2;
+const CLIENT = 3;
+const PRODUCER = 4;
+const CONSUMER = 5;
+
+/** An OTLP/HTTP receiver taking JSON, as Jaeger or an OpenTelemetry Collector would: keeps the spans it is sent. */
+async function startReceiver() {
+  const spans: OtlpSpan[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      if (request.url === '/v1/traces' && request.headers['content-type'] === 'application/json') {
+        for (const resource of JSON.parse(body).resourceSpans) {
+          for (const scope of resource.scopeSpans) spans.push(...scope.spans);
+        }
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+function attribute(span: OtlpSpan, key: string) {
+  const value = span.attributes.find((a) => a.key === key)?.value;
+  return value?.arrayValue ? value.arrayValue.values.map((v) => v.stringValue) : value?.stringValue;
+}
+
+async function until<T>(find: () => T | undefined, what: string, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let service: Service;
+  let userId: string;
+  let token: string;
+
+  beforeAll(async () => {
+    buildService();
+    receiver = await startReceiver();
+    service = await startService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' });
+    const identity = uniqueIdentity('tracing');
+    token = await tokenFor(identity.keycloakId);
+    const created = await call(service.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Tra Cing' } } });
+    expect(created.status).toBe(201);
+    userId = created.body.id;
+  }, 120_000);
+  afterAll(async () => {
+    if (service.child.exitCode === null) service.child.kill('SIGKILL');
+    await receiver.close();
+  });
+
+  const serverSpan = (traceId: string) => receiver.spans.find((s) => s.traceId === traceId && s.kind === SERVER);
+
+  it("continues the caller's trace: a server span named by route, with the query under it", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await call(service.url, 'GET', `/api/v1/users/${userId}`, {
+      token,
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe(traceId);
+
+    const server = await until(() => serverSpan(traceId), 'the server span');
+    expect(server.name).toBe('GET /api/v1/users/:id');
+    expect(attribute(server, 'http.route')).toBe('/api/v1/users/:id');
+    expect(server.parentSpanId).toBe('00f067aa0ba902b7');
+    const query = await until(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === CLIENT), 'the query span');
+    expect(query.parentSpanId).toBe(server.spanId);
+    expect(attribute(query, 'db.system.name')).toBe('postgresql');
+    // The statement, never its values.
+    expect(attribute(query, 'db.query.text')).toContain('FROM users WHERE id = $1');
+    expect(JSON.stringify(query)).not.toContain(userId);
+  });
+
+  it("without a traceparent the new trace's id is the request's id, and a gateway's X-Request-Id stays on the span", async () => {
+    const res = await call(service.url, 'GET', '/api/v1/users/00000000-0000-4000-8000-000000000000', {
+      token,
+      headers: { 'x-request-id': 'gw-req-42' },
+    });
+    expect(res.status).toBe(404);
+    const traceId = res.headers.get('x-request-id')!;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(res.body.traceId).toBe(traceId);
+    const server = await until(() => serverSpan(traceId), 'the server span');
+    expect(attribute(server, 'http.request.header.x-request-id')).toEqual(['gw-req-42']);
+  });
+
+  it('leaves scrapes and probes out', async () => {
+    expect((await fetch(`${service.url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
+    // A request after them: once its span is in, theirs would be too.
+    const traceId = (await call(service.url, 'GET', `/api/v1/users/${userId}`, { token })).headers.get('x-request-id')!;
+    await until(() => serverSpan(traceId), 'the later request');
+    const paths = receiver.spans.filter((s) => s.kind === SERVER).map((s) => attribute(s, 'url.path'));
+    expect(paths).toContain(`/api/v1/users/${userId}`);
+    expect(paths.filter((path) => /^\/(metrics|health)/.test(String(path)))).toEqual([]);
+  });
+
+  it('exports the spans still buffered when it shuts down', async () => {
+    const lazy = await startService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    try {
+      const traceId = (await call(lazy.url, 'GET', `/api/v1/users/${userId}`, { token })).headers.get('x-request-id')!;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(serverSpan(traceId)).toBeUndefined();
+      lazy.child.kill('SIGTERM');
+      expect(await lazy.exited).toBe(0);
+      expect(serverSpan(traceId)?.name).toBe('GET /api/v1/users/:id');
+    } finally {
+      if (lazy.child.exitCode === null) lazy.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('tracing of Kafka traffic', () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let broker: KafkaBroker;
+  let service: Service;
+
+  beforeAll(async () => {
+    buildService();
+    receiver = await startReceiver();
+    broker = await startKafkaBroker();
+    for (const topic of CONSUMED_TOPICS) await broker.createTopic(topic, 1);
+    service = await startService({
+      ...kafkaEnv(broker, 'tracing-e2e'),
+      INTERNAL_API_TOKEN: INTERNAL_TOKEN,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    });
+  }, 120_000);
+  afterAll(async () => {
+    if (service?.child.exitCode === null) service.child.kill('SIGKILL');
+    await broker?.stop();
+    await receiver?.close();
+  });
+
+  async function createUser(): Promise<string> {
+    const created = await call(service.url, 'POST', '/api/v1/users', {
+      headers: { 'x-internal-token': INTERNAL_TOKEN },
+      body: { ...uniqueIdentity('tracing-kafka'), profile: { fullName: 'Kaf Ka' } },
+    });
+    expect(created.status).toBe(201);
+    return created.body.id;
+  }
+
+  it('publishes with a producer span whose context travels in the message', async () => {
+    const userId = await createUser();
+    const messages = await readTopic(testKafka(broker), 'user.created', (read) => read.some((m) => m.key === userId));
+    const message = messages.find((m) => m.key === userId)!;
+    const traceId = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(message.headers.traceparent)?.[1];
+    expect(traceId).toBeDefined();
+    const span = await until(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === PRODUCER), 'the producer span');
+    expect(span.name).toContain('user.created');
+  });
+
+  it('applies a consumed batch in a trace of its own, each message linked to its producer, the database work inside', async () => {
+    const userId = await createUser();
+    const producerTrace = '0af7651916cd43dd8448eb211c80319c';
+    const producer = await testProducer(testKafka(broker));
+    try {
+      await producer.send({
+        topic: 'interview.created',
+        messages: [
+          {
+            key: userId,
+            value: JSON.stringify({ eventId: randomUUID(), eventType: 'interview.created', timestamp: new Date().toISOString(), userId, data: { interviewId: 'traced' } }),
+            headers: { traceparent: `00-${producerTrace}-b7ad6b7169203331-01` },
+          },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    // OpenTelemetry's convention for batches: a "poll" (receive) span, under it one "process" span per message linked to
+    // the message's producer span (a batch has many producers, so none of them is its parent).
+    const processed = await until(
+      () => receiver.spans.find((s) => s.kind === CONSUMER && s.links.some((l) => l.traceId === producerTrace && l.spanId === 'b7ad6b7169203331')),
+      'the process span',
+      20_000,
+    );
+    expect(processed.name).toBe('process interview.created');
+    const batch = receiver.spans.filter((s) => s.traceId === processed.traceId);
+    const receive = batch.find((s) => s.spanId === processed.parentSpanId)!;
+    expect(receive.name).toBe('poll interview.created');
+    const queries = await until(() => {
+      const found = receiver.spans.filter((s) => s.traceId === processed.traceId && attribute(s, 'db.system.name') === 'postgresql');
+      return found.length > 0 ? found : undefined;
+    }, 'the query spans');
+    // One transaction for the batch: its idempotency insert and the stats update.
+    expect(queries.map((q) => q.name.split(' ')[0])).toEqual(expect.arrayContaining(['pg.query:INSERT', 'pg.query:UPDATE', 'pg.query:COMMIT']));
+    expect(queries.map((q) => q.parentSpanId)).toEqual(queries.map(() => receive.spanId));
+    const [row] = await sql<{ interviews_created: number }>('SELECT interviews_created FROM users WHERE id = $1', [userId]);
+    expect(row.interviews_created).toBe(1);
+  });
+});
