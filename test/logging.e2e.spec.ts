@@ -1,5 +1,6 @@
 import { Logger } from 'nestjs-pino';
 import { call, INTERNAL_TOKEN, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
+import { sql } from './support/database';
 
 describe('logs', () => {
   let api: RunningApp;
@@ -72,6 +73,27 @@ describe('logs', () => {
     if (process.env.SHOW_LOGS) console.log(everything);
     for (const secret of [identity.email, phone, token, INTERNAL_TOKEN, 'cookie-secret-value', 'Log Test']) {
       expect({ secret, found: everything.includes(secret) }).toEqual({ secret, found: false });
+    }
+  });
+
+  it("log a failed database write without the row's values", async () => {
+    const identity = uniqueIdentity('logs-db');
+    const token = await tokenFor(identity.keycloakId);
+    const created = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Row Values', phone: '+1 555 0100 123' } } });
+    expect(created.status).toBe(201);
+    // PostgreSQL rejects the UPDATE: its error carries the row (detail) and TypeORM's the query parameters.
+    await sql("ALTER TABLE users ADD CONSTRAINT test_log_db_failure CHECK (bio IS DISTINCT FROM 'explode') NOT VALID");
+    try {
+      const failed = await call(api.url, 'PATCH', `/api/v1/users/${created.body.id}`, { token, body: { profile: { bio: 'explode' } } });
+      expect(failed.status).toBe(500);
+    } finally {
+      await sql('ALTER TABLE users DROP CONSTRAINT test_log_db_failure');
+    }
+    const failure = records().find((r) => r.message === 'Request failed' && JSON.stringify(r).includes('test_log_db_failure'));
+    expect(failure).toMatchObject({ err: { code: '23514', constraint: 'test_log_db_failure', table: 'users' }, level: 'error' });
+    const text = JSON.stringify(failure);
+    for (const value of [identity.email, identity.keycloakId, '+1 555 0100 123', 'Row Values', 'explode']) {
+      expect({ value, found: text.includes(value) }).toEqual({ value, found: false });
     }
   });
 

@@ -25,6 +25,19 @@ const REDACTED = [
 ];
 
 /**
+ * Error fields that hold a user's values: a failed query's `parameters`, PostgreSQL's `detail`
+ * ("Key (email)=(…) already exists", "Failing row contains (…)") and `where`, and TypeORM's copy of
+ * the driver's error. What identifies the failure (message, code, constraint, table, SQL text) stays.
+ */
+const ERROR_DATA = ['parameters', 'detail', 'where', 'driverError'];
+
+function errorWithoutData(error: Error): object {
+  const serialized = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  for (const key of ERROR_DATA) delete serialized[key];
+  return serialized;
+}
+
+/**
  * One JSON line per event: `{level, timestamp, service, traceId, context, userId, action, message}`.
  * Fastify binds `traceId` (the request id) to every line logged while serving a request.
  */
@@ -37,6 +50,7 @@ export function createLogger(config: AppConfig, destination?: DestinationStream)
       timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACTED, censor: '[redacted]' },
+      serializers: { err: errorWithoutData },
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );
