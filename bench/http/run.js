@@ -174,11 +174,11 @@ function serviceArgs(profileName) {
 }
 
 /** BENCH_SERVICE_ENV="A=1,B=2": extra environment for the service only (feature switches of an experiment). */
-function extraServiceEnv() {
+function extraServiceEnv(variable = 'BENCH_SERVICE_ENV') {
   const env = {};
-  for (const pair of (process.env.BENCH_SERVICE_ENV || '').split(',').filter(Boolean)) {
+  for (const pair of (process.env[variable] || '').split(',').filter(Boolean)) {
     const at = pair.indexOf('=');
-    if (at <= 0) throw new Error(`BENCH_SERVICE_ENV: expected KEY=VALUE pairs, got "${pair}"`);
+    if (at <= 0) throw new Error(`${variable}: expected KEY=VALUE pairs, got "${pair}"`);
     env[pair.slice(0, at).trim()] = pair.slice(at + 1);
   }
   return env;
@@ -190,7 +190,15 @@ function startService(profileName) {
 
 /** The same build with per-request timing (HTTP and database) and all logging off: what observability costs. */
 function startServiceNoObservability() {
-  return startServer(NOOBS, serviceArgs(), { ...serviceEnv(), METRICS_ENABLED: 'false', LOG_LEVEL: 'silent' });
+  return startServer(NOOBS, serviceArgs(), { ...serviceEnv(), ...noobsEnv() });
+}
+
+/**
+ * What service-noobs changes. BENCH_NOOBS_ENV="A=1,B=" replaces it, to price something else side by side
+ * (e.g. tracing: BENCH_SERVICE_ENV=OTEL_EXPORTER_OTLP_ENDPOINT=http://... BENCH_NOOBS_ENV=OTEL_EXPORTER_OTLP_ENDPOINT=).
+ */
+function noobsEnv() {
+  return process.env.BENCH_NOOBS_ENV ? extraServiceEnv('BENCH_NOOBS_ENV') : { METRICS_ENABLED: 'false', LOG_LEVEL: 'silent' };
 }
 
 function serviceEnv() {
@@ -522,7 +530,7 @@ async function measureObservability(ids, token, db) {
   try {
     await sanityCheck([service, noobs], ids, token);
     await checkTiming(service, serviceEnv().METRICS_ENABLED !== 'false');
-    await checkTiming(noobs, false);
+    await checkTiming(noobs, { ...serviceEnv(), ...noobsEnv() }.METRICS_ENABLED !== 'false');
     if (settings.observabilityWarmup > 0) {
       const warm = await sideBySide([service, noobs], ids, token, db, settings.observabilityWarmup);
       console.log(`  warm-up   GET side by side ${settings.observabilityWarmup} s: ${warm.map((r) => `${r.server} ${r.rps.toFixed(0)} rps`).join(', ')}`);
@@ -584,6 +592,7 @@ function printObservabilityOverhead(pairs) {
         `${us(median(pairs.map(([, n]) => n.cpu ?? NaN))).trim()} µs)`,
     );
   }
+  if (process.env.BENCH_NOOBS_ENV) console.log(`  ${NOOBS} here = the service with ${process.env.BENCH_NOOBS_ENV} (BENCH_NOOBS_ENV)`);
   console.log(
     `  ${NOOBS} = the same build with METRICS_ENABLED=false (no HTTP request or database query timing) and LOG_LEVEL=silent;\n` +
       '  the service logs at warn here (no per-request lines), as BENCH_SERVICE_ENV=LOG_LEVEL=info would at the production default.\n' +
