@@ -161,4 +161,28 @@ describe('stats consumer over Kafka', () => {
     expect(dead[3].headers.dlq_error).toBe(`no live user ${unknownUser}`);
     expect(Number(dead[1].headers.dlq_source_offset)).toBe(Number(dead[0].headers.dlq_source_offset) + 1);
   });
+
+  it('dead-letters an event PostgreSQL refuses and applies the rest of its batch', async () => {
+    const userId = await createUser();
+    // 1 MiB below bigint's maximum: a 2^53-1 byte file overflows the total, a 1000 byte one does not.
+    await sql('UPDATE users SET storage_used = 9223372036853727231 WHERE id = $1', [userId]);
+    const overflowing = event('media.uploaded', userId, { fileId: 'huge', fileSize: Number.MAX_SAFE_INTEGER });
+    const fitting = event('media.uploaded', userId, { fileId: 'small', fileSize: 1000 });
+    await producer.send({
+      topic: 'media.uploaded',
+      acks: -1,
+      messages: [overflowing, fitting].map((e) => ({ key: userId, value: JSON.stringify(e) })),
+    });
+    // Read as text: these totals are past a JavaScript number's precision.
+    const storage = async () => (await sql<{ s: string }>('SELECT storage_used::text AS s FROM users WHERE id = $1', [userId]))[0].s;
+    await waitFor(async () => (await storage()) === '9223372036853728231', 30_000, 'the fitting event');
+
+    const [dead] = await readTopic(kafka, 'user-service.dlq', (messages) => messages.some((m) => m.value?.includes(overflowing.eventId)))
+      .then((messages) => messages.filter((m) => m.value?.includes(overflowing.eventId)));
+    expect(dead.headers).toMatchObject({ dlq_reason: 'rejected_by_database', dlq_source_topic: 'media.uploaded' });
+    expect(dead.headers.dlq_error).toContain('out of range');
+    // The partition goes on: a later event is applied too.
+    await sendEvents(producer, [event('media.deleted', userId, { fileId: 'small', fileSize: 1000 })]);
+    await waitFor(async () => (await storage()) === '9223372036853727231', 30_000, 'the event after');
+  });
 });

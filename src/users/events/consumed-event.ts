@@ -20,7 +20,7 @@ export interface ConsumedEvent {
   fileSize: bigint;
 }
 
-export type DeadLetterReason = 'unparseable' | 'invalid' | 'unknown_user';
+export type DeadLetterReason = 'unparseable' | 'invalid' | 'unknown_user' | 'rejected_by_database';
 
 export type Parsed = { ok: true; event: ConsumedEvent } | { ok: false; reason: DeadLetterReason; error: string };
 

@@ -29,7 +29,39 @@ export class StatsProjector {
     private readonly metrics: Metrics,
   ) {}
 
+  /**
+   * A batch PostgreSQL refuses as bad data (a counter past its type's range, a violated check) would come
+   * back forever and stall its partition: it is applied again one event at a time, and an event refused on
+   * its own is dead-lettered. Any other failure (the database away) throws, and the batch comes again.
+   */
   async project(batch: IncomingMessage[], now = new Date()): Promise<Projection> {
+    try {
+      return await this.projectTogether(batch, now);
+    } catch (error) {
+      if (!refusedAsData(error)) throw error;
+    }
+    const total: Projection = { applied: 0, duplicates: 0, deadLetters: 0 };
+    for (const message of batch) {
+      const one = await this.projectAlone(message, now);
+      total.applied += one.applied;
+      total.duplicates += one.duplicates;
+      total.deadLetters += one.deadLetters;
+    }
+    return total;
+  }
+
+  private async projectAlone(message: IncomingMessage, now: Date): Promise<Projection> {
+    try {
+      return await this.projectTogether([message], now);
+    } catch (error) {
+      if (!refusedAsData(error)) throw error;
+      await this.publisher.publish([deadLetter(message, 'rejected_by_database', (error as Error).message, now)]);
+      this.metrics.eventDeadLettered(message.topic);
+      return { applied: 0, duplicates: 0, deadLetters: 1 };
+    }
+  }
+
+  private async projectTogether(batch: IncomingMessage[], now: Date): Promise<Projection> {
     const deadLetters: OutgoingMessage[] = [];
     const events: Array<{ event: ConsumedEvent; message: IncomingMessage }> = [];
     for (const message of batch) {
@@ -66,6 +98,12 @@ export class StatsProjector {
     for (const letter of deadLetters) this.metrics.eventDeadLettered(letter.headers.dlq_source_topic ?? 'unknown');
     return { applied: outcome.applied.length, duplicates: outcome.duplicates.length, deadLetters: deadLetters.length };
   }
+}
+
+/** PostgreSQL's data exceptions (class 22) and integrity violations (class 23): retrying changes nothing. */
+function refusedAsData(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23]/.test(code);
 }
 
 function applyEvent(user: User, event: ConsumedEvent, now: Date): void {
