@@ -1,5 +1,6 @@
 import { call, INTERNAL_TOKEN, RunningApp, startApp, tokenFor, uniqueIdentity } from './support/app';
 import { sql } from './support/database';
+import { IdempotencyKeyExpiry } from '../src/users/persistence/idempotency-key-expiry';
 
 describe('stats and quota API', () => {
   let api: RunningApp;
@@ -91,6 +92,22 @@ describe('stats and quota API', () => {
     expect(concurrent.filter((r) => r.headers.get('idempotent-replayed') === null)).toHaveLength(1);
     const [row] = await sql('SELECT interviews_created FROM users WHERE id = $1', [id]);
     expect(row.interviews_created).toBe(3);
+  });
+
+  it('forgets a key after IDEMPOTENCY_KEY_TTL_HOURS (24): the same key is then a new call', async () => {
+    const { id } = await createUser();
+    expect((await increment(id, 'old-' + id)).body.interviewsCreated).toBe(1);
+    expect((await increment(id, 'new-' + id)).body.interviewsCreated).toBe(2);
+    await sql(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1`, ['old-' + id]);
+    await sql(`UPDATE idempotency_keys SET created_at = now() - interval '23 hours' WHERE key = $1`, ['new-' + id]);
+
+    expect(await api.app.get(IdempotencyKeyExpiry).deleteExpired(1)).toBeGreaterThanOrEqual(1);
+    const left = await sql<{ key: string }>('SELECT key FROM idempotency_keys WHERE key = ANY($1)', [['old-' + id, 'new-' + id]]);
+    expect(left.map((row) => row.key)).toEqual(['new-' + id]);
+    const again = await increment(id, 'old-' + id);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+    expect(again.body.interviewsCreated).toBe(3);
+    expect((await increment(id, 'new-' + id)).headers.get('idempotent-replayed')).toBe('true');
   });
 
   it('refuses a key reused for another user (also concurrently) and a malformed key', async () => {

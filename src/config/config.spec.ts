@@ -65,6 +65,9 @@ describe('loadConfig', () => {
     expect(loadConfig({}).metricsEnabled).toBe(true);
     expect(loadConfig({ METRICS_ENABLED: 'false', LOG_LEVEL: 'silent' })).toMatchObject({ metricsEnabled: false, logLevel: 'silent' });
     expect(problems({ METRICS_ENABLED: 'off' })).toEqual(['METRICS_ENABLED must be true or false (got "off")']);
+    expect(loadConfig({}).idempotencyKeyTtlHours).toBe(24);
+    expect(loadConfig({ IDEMPOTENCY_KEY_TTL_HOURS: '48' }).idempotencyKeyTtlHours).toBe(48);
+    expect(problems({ IDEMPOTENCY_KEY_TTL_HOURS: '0' })).toEqual(['IDEMPOTENCY_KEY_TTL_HOURS must be a whole number from 1 to 8760 (got "0")']);
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).corsOrigins).toEqual([
       'https://a.example.com',
       'http://localhost:5173',

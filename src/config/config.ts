@@ -76,6 +76,8 @@ export abstract class AppConfig {
   logLevel!: string;
   /** false: requests and database calls are not timed (no per-request metrics work); the counters and gauges stay. */
   metricsEnabled!: boolean;
+  /** Idempotency-Key records older than this are deleted; the key then counts as new. */
+  idempotencyKeyTtlHours!: number;
   /** Requests slower than this are logged (at warn) even when they succeed. */
   slowRequestMs!: number;
   /** Origins allowed by CORS; empty: CORS is off. */
@@ -181,6 +183,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     // Tests start many apps; they stay quiet unless asked.
     logLevel: read.oneOf('LOG_LEVEL', ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'], nodeEnv === 'test' ? 'warn' : 'info'),
     metricsEnabled: read.bool('METRICS_ENABLED', true),
+    idempotencyKeyTtlHours: read.int('IDEMPOTENCY_KEY_TTL_HOURS', 24, 1, 24 * 365),
     slowRequestMs: read.int('LOG_SLOW_REQUEST_MS', 1000, 1, 3_600_000),
     corsOrigins: read.origins('CORS_ORIGINS'),
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),

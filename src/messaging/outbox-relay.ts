@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { deleteInBatches } from '../common/delete-in-batches';
 import { AppConfig } from '../config/config';
 import { EmbeddedDatabase } from '../config/database';
 import { Metrics } from '../observability/metrics';
@@ -90,17 +91,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /** Deletes published rows older than OUTBOX_RETENTION_HOURS, a batch at a time so no statement holds many locks. */
-  async deleteExpired(batchSize = 5000): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const [, count] = await this.dataSource.query(
-        `DELETE FROM outbox WHERE id IN (
-           SELECT id FROM outbox WHERE published_at < now() - make_interval(hours => $1) ORDER BY id LIMIT $2)`,
-        [this.config.outbox.retentionHours, batchSize],
-      );
-      deleted += count;
-      if (count < batchSize) return deleted;
-    }
+  deleteExpired(batchSize = 5000): Promise<number> {
+    return deleteInBatches(
+      this.dataSource,
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox WHERE published_at < now() - make_interval(hours => $1) ORDER BY id LIMIT $2)`,
+      [this.config.outbox.retentionHours],
+      batchSize,
+    );
   }
 
   private async run(): Promise<void> {

@@ -8,6 +8,7 @@ import { ReplaceAvatarHandler } from './commands/replace-avatar';
 import { ReplaceProfileHandler } from './commands/replace-profile';
 import { UpdatePreferencesHandler } from './commands/update-preferences';
 import { UpdateProfileHandler } from './commands/update-profile';
+import { IdempotencyKeyExpiry } from './persistence/idempotency-key-expiry';
 import { PgUserReader } from './persistence/pg-user.reader';
 import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
 import { UserReader, UserRepository } from './persistence/user.repository';
@@ -26,6 +27,7 @@ import { UsageController } from './usage.controller';
   providers: [
     { provide: UserRepository, useClass: TypeOrmUserRepository },
     { provide: UserReader, useClass: PgUserReader },
+    IdempotencyKeyExpiry,
     CreateUserHandler,
     UpdateProfileHandler,
     ReplaceProfileHandler,
