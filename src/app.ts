@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
-import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
