@@ -68,7 +68,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   let token: string;
 
   beforeAll(async () => {
-    buildService();
+    await buildService();
     receiver = await startReceiver();
     service = await startService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' });
     const identity = uniqueIdentity('tracing');
@@ -150,7 +150,7 @@ describe('tracing of Kafka traffic', () => {
   let service: Service;
 
   beforeAll(async () => {
-    buildService();
+    await buildService();
     receiver = await startReceiver();
     broker = await startKafkaBroker();
     for (const topic of CONSUMED_TOPICS) await broker.createTopic(topic, 1);

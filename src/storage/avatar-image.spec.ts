@@ -1,7 +1,6 @@
-import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
-import { noisy } from '../../test/support/images';
+import { noisy, PNG_SIG, pngBomb, pngChunk, pngHtmlPolyglot } from '../../test/support/images';
 import {
   AvatarImageError,
   type AvatarImageErrorCode,
@@ -12,38 +11,10 @@ import {
 
 // ---------------------------------------------------------------- fixtures (made here)
 
-const PNG_SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typeAndData));
-  return Buffer.concat([len, typeAndData, crc]);
-}
-
-/** A real, valid 1-bit greyscale PNG of one colour: ~50 KB on disk, w*h pixels decoded. */
-function pngBomb(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 1; // bit depth
-  ihdr[9] = 0; // greyscale
-  const scanlines = Buffer.alloc((1 + Math.ceil(width / 8)) * height); // filter 0 + black pixels
-  return Buffer.concat([
-    PNG_SIG,
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(scanlines, { level: 9 })),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
 /** Insert a chunk right after IHDR (8 byte signature + 25 byte IHDR chunk). */
 function withPngChunk(png: Buffer, type: string, data: Buffer): Buffer {
   return Buffer.concat([png.subarray(0, 33), pngChunk(type, data), png.subarray(33)]);
 }
-
 
 /** Left half red, right half blue. */
 function twoTone(width: number, height: number): Sharp {
@@ -255,7 +226,7 @@ describe('processAvatar', () => {
   });
 
   it('rejects a "PNG signature + HTML" polyglot as UNSUPPORTED_MEDIA_TYPE', async () => {
-    const polyglot = Buffer.concat([PNG_SIG, Buffer.from('<html><script>alert(document.cookie)</script></html>')]);
+    const polyglot = pngHtmlPolyglot();
     expect(sniffImageType(polyglot)).toBe('png'); // passes the magic-byte check...
     await expectAvatarError(processAvatar(polyglot), 'UNSUPPORTED_MEDIA_TYPE'); // ...but is no PNG
     const jpegPolyglot = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('<html></html>')]);

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 
 /** Fixtures made with sharp at test time. */
 
-const PNG_SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+export const PNG_SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** Pseudo-random pixels (xorshift), so images compress like photos and different seeds give different images. */
 function noise(width: number, height: number, channels: 3 | 4, seed: number): Buffer {
@@ -38,7 +38,8 @@ export function padTo(image: Buffer, size: number): Buffer {
   return Buffer.concat([image, Buffer.alloc(size - image.length, 0x20)]);
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk: length, type, data and CRC. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(data.length);
   const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);
