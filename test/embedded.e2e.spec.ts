@@ -6,7 +6,8 @@ import { loadConfig } from '../src/config/config';
 import { EmbeddedDatabase } from '../src/config/database';
 import { call, startApp, TEST_SECRET, tokenFor } from './support/app';
 import { startKafkaBroker } from './support/kafka-broker';
-import { FAST_KAFKA_ENV, KafkaCollector, until } from './support/kafka-collector';
+import { FAST_KAFKA_ENV, KafkaCollector } from './support/kafka-collector';
+import { waitFor } from './support/wait';
 
 /** The zero-setup mode: no DATABASE_URL, PGlite under DATA_DIR, same migrations. */
 describe('embedded database (PGlite)', () => {
@@ -69,7 +70,7 @@ describe('embedded database (PGlite)', () => {
       });
       const pending = async () => (await call(api.url, 'GET', '/health')).body.outbox.pending;
       // The poll is a minute away: only the trigger's notification can wake the relay this soon.
-      await until(async () => (await pending()) === 0, 5000, 'the outbox to drain');
+      await waitFor(async () => (await pending()) === 0, 5000, 'the outbox to drain');
       const [message] = await collector.waitFor([created.body.id], 1);
       expect(message).toMatchObject({ topic: 'user.created', key: created.body.id, headers: { ce_type: 'user.created' } });
     } finally {

@@ -3,7 +3,8 @@ import { UserRepository } from '../src/users/persistence/user.repository';
 import { call, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
 import { sql } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
-import { FAST_KAFKA_ENV, KafkaCollector, Received, until } from './support/kafka-collector';
+import { FAST_KAFKA_ENV, KafkaCollector, Received } from './support/kafka-collector';
+import { waitFor } from './support/wait';
 
 /** The outbox relay end to end: HTTP in, PostgreSQL outbox, real Kafka wire protocol out. */
 describe('published events', () => {
@@ -79,7 +80,7 @@ describe('published events', () => {
         'user.deleted',
       ]);
       // Published within moments although the poll is a minute away: the NOTIFY woke the relay.
-      await until(async () => (await pendingOf([id])) === 0, 5000, 'the outbox to drain');
+      await waitFor(async () => (await pendingOf([id])) === 0, 5000, 'the outbox to drain');
 
       const received = await collector.waitFor([id], outbox.length);
       expect(received.map((m) => m.headers.ce_id).sort()).toEqual(outbox.map((r) => r.event_id).sort());
@@ -118,10 +119,10 @@ describe('published events', () => {
         sql<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'user-service-outbox-listener'`);
       const [before] = await listeners();
       await sql('SELECT pg_terminate_backend($1)', [before.pid]);
-      await until(async () => (await listeners()).some((l) => l.pid !== before.pid), 5000, 'a new LISTEN connection');
+      await waitFor(async () => (await listeners()).some((l) => l.pid !== before.pid), 5000, 'a new LISTEN connection');
 
       const { id } = await createUser(api);
-      await until(async () => (await pendingOf([id])) === 0, 3000, 'the event to be published on NOTIFY');
+      await waitFor(async () => (await pendingOf([id])) === 0, 3000, 'the event to be published on NOTIFY');
       await collector.waitFor([id], 1);
     });
 
@@ -140,7 +141,7 @@ describe('published events', () => {
           }),
         );
         expect(await pendingOf(ids)).toBe(500);
-        await until(async () => (await call(api.url, 'GET', '/health')).body.kafka.status === 'disconnected', 10_000, 'health to report Kafka down');
+        await waitFor(async () => (await call(api.url, 'GET', '/health')).body.kafka.status === 'disconnected', 10_000, 'health to report Kafka down');
         expect((await call(api.url, 'GET', '/health')).body.outbox.pending).toBeGreaterThanOrEqual(500);
       } finally {
         await broker.up();
@@ -169,7 +170,7 @@ describe('published events', () => {
     );
     const ids = users.map((u) => u.id);
     const received = await collector.waitFor(ids, 6 * 41);
-    await until(async () => (await pendingOf(ids)) === 0, 5000, 'both relays to finish');
+    await waitFor(async () => (await pendingOf(ids)) === 0, 5000, 'both relays to finish');
     await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate would be in flight by now
     const all = collector.of(ids);
     expect(all).toHaveLength(6 * 41);

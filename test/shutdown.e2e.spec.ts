@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { call, tokenFor, uniqueIdentity } from './support/app';
 import { buildService, Service, startService } from './support/built-service';
 import { TEST_DATABASE_URL } from './support/database';
+import { waitFor } from './support/wait';
 
 /** Holds a row lock on the user, so that changes to it stay in flight until released. */
 async function lockUser(id: string): Promise<{ release(): Promise<void>; waiting(): Promise<number> }> {
@@ -25,14 +26,6 @@ async function lockUser(id: string): Promise<{ release(): Promise<void>; waiting
   };
 }
 
-async function until(condition: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('graceful shutdown of the built service', () => {
   const started: Service[] = [];
   // A failed test must not leave a service running (Jest would wait for it forever).
@@ -52,7 +45,7 @@ describe('graceful shutdown of the built service', () => {
         (error: Error) => ({ status: 0, body: error.message }),
       ),
     );
-    await until(async () => (await lock.waiting()) === requests, `${requests} requests waiting on the row lock`);
+    await waitFor(async () => (await lock.waiting()) === requests, 10_000, `${requests} requests waiting on the row lock`);
     return { lock, inFlight };
   }
 
@@ -62,9 +55,10 @@ describe('graceful shutdown of the built service', () => {
     const { lock, inFlight } = await userInFlight(service.url, 6);
 
     service.child.kill('SIGTERM');
-    await until(async () => service.logs.some((l) => l.includes('SIGTERM received')), 'the shutdown to start');
-    await until(
+    await waitFor(async () => service.logs.some((l) => l.includes('SIGTERM received')), 10_000, 'the shutdown to start');
+    await waitFor(
       () => fetch(`${service.url}/health/live`).then(() => false, () => true),
+      10_000,
       'the listening socket to close',
     );
     expect(service.child.exitCode).toBeNull(); // still serving what it accepted

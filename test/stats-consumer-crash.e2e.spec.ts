@@ -9,7 +9,8 @@ import { CONSUMED_TOPICS } from '../src/users/events/consumed-event';
 import { RunningApp, startApp, testConfig, uniqueIdentity } from './support/app';
 import { sql, TEST_DATABASE_URL } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
-import { kafkaEnv, sendEvents, testKafka, testProducer, waitFor, waitForCommitted } from './support/kafka';
+import { kafkaEnv, sendEvents, testKafka, testProducer, waitForCommitted } from './support/kafka';
+import { waitFor } from './support/wait';
 
 const GROUP = 'stats-consumer-crash';
 

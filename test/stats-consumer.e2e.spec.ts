@@ -4,7 +4,8 @@ import { call, INTERNAL_TOKEN, RunningApp, startApp, testConfig, tokenFor, uniqu
 import { sql } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
 import { CONSUMED_TOPICS } from '../src/users/events/consumed-event';
-import { kafkaEnv, readTopic, sendEvents, testKafka, testProducer, waitFor, waitForCommitted } from './support/kafka';
+import { kafkaEnv, readTopic, sendEvents, testKafka, testProducer, waitForCommitted } from './support/kafka';
+import { waitFor } from './support/wait';
 
 /** The service consuming interview, candidate and media events from a real (mock) Kafka broker. */
 const GROUP = 'stats-consumer-e2e';

@@ -5,6 +5,7 @@ import { CONSUMED_TOPICS } from '../src/users/events/consumed-event';
 import { call, INTERNAL_TOKEN, tokenFor, uniqueIdentity } from './support/app';
 import { buildService, Service, startService } from './support/built-service';
 import { sql } from './support/database';
+import { waitFor } from './support/wait';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
 import { kafkaEnv, readTopic, testKafka, testProducer } from './support/kafka';
 
@@ -51,26 +52,24 @@ function attribute(span: OtlpSpan, key: string) {
   return value?.arrayValue ? value.arrayValue.values.map((v) => v.stringValue) : value?.stringValue;
 }
 
-async function until<T>(find: () => T | undefined, what: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let service: Service;
+  let broker: KafkaBroker;
   let userId: string;
   let token: string;
 
   beforeAll(async () => {
     await buildService();
     receiver = await startReceiver();
-    service = await startService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' });
+    broker = await startKafkaBroker();
+    for (const topic of CONSUMED_TOPICS) await broker.createTopic(topic, 1);
+    service = await startService({
+      ...kafkaEnv(broker, 'tracing-e2e'),
+      INTERNAL_API_TOKEN: INTERNAL_TOKEN,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    });
     const identity = uniqueIdentity('tracing');
     token = await tokenFor(identity.keycloakId);
     const created = await call(service.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Tra Cing' } } });
@@ -78,8 +77,9 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     userId = created.body.id;
   }, 120_000);
   afterAll(async () => {
-    if (service.child.exitCode === null) service.child.kill('SIGKILL');
-    await receiver.close();
+    if (service?.child.exitCode === null) service.child.kill('SIGKILL');
+    await broker?.stop();
+    await receiver?.close();
   });
 
   const serverSpan = (traceId: string) => receiver.spans.find((s) => s.traceId === traceId && s.kind === SERVER);
@@ -93,11 +93,11 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe(traceId);
 
-    const server = await until(() => serverSpan(traceId), 'the server span');
+    const server = await waitFor(() => serverSpan(traceId), 10_000, 'the server span');
     expect(server.name).toBe('GET /api/v1/users/:id');
     expect(attribute(server, 'http.route')).toBe('/api/v1/users/:id');
     expect(server.parentSpanId).toBe('00f067aa0ba902b7');
-    const query = await until(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === CLIENT), 'the query span');
+    const query = await waitFor(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === CLIENT), 10_000, 'the query span');
     expect(query.parentSpanId).toBe(server.spanId);
     expect(attribute(query, 'db.system.name')).toBe('postgresql');
     // The statement, never its values.
@@ -114,7 +114,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     const traceId = res.headers.get('x-request-id')!;
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(res.body.traceId).toBe(traceId);
-    const server = await until(() => serverSpan(traceId), 'the server span');
+    const server = await waitFor(() => serverSpan(traceId), 10_000, 'the server span');
     expect(attribute(server, 'http.request.header.x-request-id')).toEqual(['gw-req-42']);
   });
 
@@ -123,7 +123,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
     // A request after them: once its span is in, theirs would be too.
     const traceId = (await call(service.url, 'GET', `/api/v1/users/${userId}`, { token })).headers.get('x-request-id')!;
-    await until(() => serverSpan(traceId), 'the later request');
+    await waitFor(() => serverSpan(traceId), 10_000, 'the later request');
     const paths = receiver.spans.filter((s) => s.kind === SERVER).map((s) => attribute(s, 'url.path'));
     expect(paths).toContain(`/api/v1/users/${userId}`);
     expect(paths.filter((path) => /^\/(metrics|health)/.test(String(path)))).toEqual([]);
@@ -142,87 +142,65 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       if (lazy.child.exitCode === null) lazy.child.kill('SIGKILL');
     }
   });
-});
 
-describe('tracing of Kafka traffic', () => {
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let broker: KafkaBroker;
-  let service: Service;
-
-  beforeAll(async () => {
-    await buildService();
-    receiver = await startReceiver();
-    broker = await startKafkaBroker();
-    for (const topic of CONSUMED_TOPICS) await broker.createTopic(topic, 1);
-    service = await startService({
-      ...kafkaEnv(broker, 'tracing-e2e'),
-      INTERNAL_API_TOKEN: INTERNAL_TOKEN,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_BSP_SCHEDULE_DELAY: '50',
-    });
-  }, 120_000);
-  afterAll(async () => {
-    if (service?.child.exitCode === null) service.child.kill('SIGKILL');
-    await broker?.stop();
-    await receiver?.close();
-  });
-
-  async function createUser(): Promise<string> {
-    const created = await call(service.url, 'POST', '/api/v1/users', {
-      headers: { 'x-internal-token': INTERNAL_TOKEN },
-      body: { ...uniqueIdentity('tracing-kafka'), profile: { fullName: 'Kaf Ka' } },
-    });
-    expect(created.status).toBe(201);
-    return created.body.id;
-  }
-
-  it('publishes with a producer span whose context travels in the message', async () => {
-    const userId = await createUser();
-    const messages = await readTopic(testKafka(broker), 'user.created', (read) => read.some((m) => m.key === userId));
-    const message = messages.find((m) => m.key === userId)!;
-    const traceId = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(message.headers.traceparent)?.[1];
-    expect(traceId).toBeDefined();
-    const span = await until(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === PRODUCER), 'the producer span');
-    expect(span.name).toContain('user.created');
-  });
-
-  it('applies a consumed batch in a trace of its own, each message linked to its producer, the database work inside', async () => {
-    const userId = await createUser();
-    const producerTrace = '0af7651916cd43dd8448eb211c80319c';
-    const producer = await testProducer(testKafka(broker));
-    try {
-      await producer.send({
-        topic: 'interview.created',
-        messages: [
-          {
-            key: userId,
-            value: JSON.stringify({ eventId: randomUUID(), eventType: 'interview.created', timestamp: new Date().toISOString(), userId, data: { interviewId: 'traced' } }),
-            headers: { traceparent: `00-${producerTrace}-b7ad6b7169203331-01` },
-          },
-        ],
+  describe('of Kafka traffic', () => {
+    async function createUser(): Promise<string> {
+      const created = await call(service.url, 'POST', '/api/v1/users', {
+        headers: { 'x-internal-token': INTERNAL_TOKEN },
+        body: { ...uniqueIdentity('tracing-kafka'), profile: { fullName: 'Kaf Ka' } },
       });
-    } finally {
-      await producer.disconnect();
+      expect(created.status).toBe(201);
+      return created.body.id;
     }
-    // OpenTelemetry's convention for batches: a "poll" (receive) span, under it one "process" span per message linked to
-    // the message's producer span (a batch has many producers, so none of them is its parent).
-    const processed = await until(
-      () => receiver.spans.find((s) => s.kind === CONSUMER && s.links.some((l) => l.traceId === producerTrace && l.spanId === 'b7ad6b7169203331')),
-      'the process span',
-      20_000,
-    );
-    expect(processed.name).toBe('process interview.created');
-    const batch = receiver.spans.filter((s) => s.traceId === processed.traceId);
-    const receive = batch.find((s) => s.spanId === processed.parentSpanId)!;
-    expect(receive.name).toBe('poll interview.created');
-    const queries = await until(() => {
-      const found = receiver.spans.filter((s) => s.traceId === processed.traceId && attribute(s, 'db.system.name') === 'postgresql');
-      return found.length > 0 ? found : undefined;
-    }, 'the query spans');
-    // One transaction for the batch: its idempotency insert and the stats update.
-    expect(queries.map((q) => q.name.split(' ')[0])).toEqual(expect.arrayContaining(['pg.query:INSERT', 'pg.query:UPDATE', 'pg.query:COMMIT']));
-    expect(queries.map((q) => q.parentSpanId)).toEqual(queries.map(() => receive.spanId));
-    const [row] = await sql<{ interviews_created: number }>('SELECT interviews_created FROM users WHERE id = $1', [userId]);
-    expect(row.interviews_created).toBe(1);
+
+    it('publishes with a producer span whose context travels in the message', async () => {
+      const userId = await createUser();
+      const messages = await readTopic(testKafka(broker), 'user.created', (read) => read.some((m) => m.key === userId));
+      const message = messages.find((m) => m.key === userId)!;
+      const traceId = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(message.headers.traceparent)?.[1];
+      expect(traceId).toBeDefined();
+      const span = await waitFor(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === PRODUCER), 10_000, 'the producer span');
+      expect(span.name).toContain('user.created');
+    });
+
+    it('applies a consumed batch in a trace of its own, each message linked to its producer, the database work inside', async () => {
+      const userId = await createUser();
+      const producerTrace = '0af7651916cd43dd8448eb211c80319c';
+      const producer = await testProducer(testKafka(broker));
+      try {
+        await producer.send({
+          topic: 'interview.created',
+          messages: [
+            {
+              key: userId,
+              value: JSON.stringify({ eventId: randomUUID(), eventType: 'interview.created', timestamp: new Date().toISOString(), userId, data: { interviewId: 'traced' } }),
+              headers: { traceparent: `00-${producerTrace}-b7ad6b7169203331-01` },
+            },
+          ],
+        });
+      } finally {
+        await producer.disconnect();
+      }
+      // OpenTelemetry's convention for batches: a "poll" (receive) span, under it one "process" span per message linked to
+      // the message's producer span (a batch has many producers, so none of them is its parent).
+      const processed = await waitFor(
+        () => receiver.spans.find((s) => s.kind === CONSUMER && s.links.some((l) => l.traceId === producerTrace && l.spanId === 'b7ad6b7169203331')),
+        20_000,
+        'the process span',
+      );
+      expect(processed.name).toBe('process interview.created');
+      const batch = receiver.spans.filter((s) => s.traceId === processed.traceId);
+      const receive = batch.find((s) => s.spanId === processed.parentSpanId)!;
+      expect(receive.name).toBe('poll interview.created');
+      const queries = await waitFor(() => {
+        const found = receiver.spans.filter((s) => s.traceId === processed.traceId && attribute(s, 'db.system.name') === 'postgresql');
+        return found.length > 0 ? found : undefined;
+      }, 10_000, 'the query spans');
+      // One transaction for the batch: its idempotency insert and the stats update.
+      expect(queries.map((q) => q.name.split(' ')[0])).toEqual(expect.arrayContaining(['pg.query:INSERT', 'pg.query:UPDATE', 'pg.query:COMMIT']));
+      expect(queries.map((q) => q.parentSpanId)).toEqual(queries.map(() => receive.spanId));
+      const [row] = await sql<{ interviews_created: number }>('SELECT interviews_created FROM users WHERE id = $1', [userId]);
+      expect(row.interviews_created).toBe(1);
+    });
   });
 });

@@ -35,7 +35,7 @@ export async function startApp(config: AppConfig = testConfig(), options: AppOpt
   return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
 }
 
-export interface TokenOptions {
+interface TokenOptions {
   admin?: boolean;
   expiresIn?: string | number;
   secret?: string;

@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
 
-export interface UploadResponse {
+interface UploadResponse {
   status: number;
   headers: Headers;
   body: any;

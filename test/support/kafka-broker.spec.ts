@@ -1,16 +1,10 @@
 import { Consumer, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { KafkaBroker, startKafkaBroker } from './kafka-broker';
+import { waitFor } from './wait';
 
 // Settings tuned for the librdkafka mock: see kafka-broker.ts for the broker itself.
 const retry = { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 };
 
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('kafka mock broker', () => {
   let broker: KafkaBroker;

@@ -1,4 +1,5 @@
 import { Consumer, Kafka, logLevel } from 'kafkajs';
+import { waitFor } from './wait';
 
 export interface Received {
   topic: string;
@@ -10,7 +11,7 @@ export interface Received {
   timestamp: number;
 }
 
-export const USER_TOPICS = ['user.created', 'user.updated', 'user.deleted', 'user.avatar_uploaded', 'user.quota_threshold_reached'];
+const USER_TOPICS = ['user.created', 'user.updated', 'user.deleted', 'user.avatar_uploaded', 'user.quota_threshold_reached'];
 
 /** kafkajs settings that suit the mock broker, for the relay's producer and the stats consumer alike. */
 export const FAST_KAFKA_ENV = {
@@ -24,14 +25,6 @@ export const FAST_KAFKA_ENV = {
 };
 const retry = { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 };
 let groups = 0;
-
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Reads every user.* topic from the beginning in a group of its own, keeping per-partition order. */
 export class KafkaCollector {
@@ -83,7 +76,7 @@ export class KafkaCollector {
 
   async waitFor(userIds: Iterable<string>, count: number, timeoutMs = 20_000): Promise<Received[]> {
     const ids = [...userIds];
-    await until(() => new Set(this.of(ids).map((m) => m.headers.ce_id)).size >= count, timeoutMs, `${count} events`);
+    await waitFor(() => new Set(this.of(ids).map((m) => m.headers.ce_id)).size >= count, timeoutMs, `${count} events`);
     return this.of(ids);
   }
 

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { KafkaBroker } from './kafka-broker';
 import { FAST_KAFKA_ENV } from './kafka-collector';
+import { waitFor } from './wait';
 
 /** The service's Kafka settings for a test on the mock broker, with a consumer group of its own. */
 export function kafkaEnv(broker: KafkaBroker, groupId: string): Record<string, string> {
@@ -34,7 +35,7 @@ export async function sendEvents(producer: Producer, events: Array<{ eventType: 
   }
 }
 
-export interface ReadMessage {
+interface ReadMessage {
   key: string | null;
   value: string | null;
   headers: Record<string, string>;
@@ -72,16 +73,6 @@ export async function readTopic(
 }
 
 /** Polls until `check` returns a truthy value (sync or async); no fixed sleeps. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await check();
-    if (result) return result;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Waits until the group has committed every message on the topics: all of them are handled. */
 export async function waitForCommitted(kafka: Kafka, groupId: string, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
   const admin = kafka.admin();
