@@ -15,8 +15,6 @@ export class KafkaStatus extends KafkaHealth {
   }
 
   async check(): Promise<ComponentHealth> {
-    const { kafka } = await this.relay.status();
-    const status = kafka.status === 'unreachable' ? 'disconnected' : kafka.status;
-    return { status, broker: kafka.broker, consumer: this.consumer?.status ?? 'disabled' };
+    return { ...this.relay.status(), consumer: this.consumer?.status ?? 'disabled' };
   }
 }

@@ -5,8 +5,8 @@ export interface ComponentHealth {
 }
 
 /**
- * Hooks for the modules that own Kafka and object storage: a global provider of either class
- * replaces the `disabled` report on /health. Neither decides readiness: events wait in the outbox
+ * What the modules that own Kafka and object storage report on /health (each provides its class;
+ * Kafka unconfigured reports `disabled`). Neither decides readiness: events wait in the outbox
  * while Kafka is away, and reads need no storage.
  */
 export abstract class KafkaHealth {

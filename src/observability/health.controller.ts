@@ -1,5 +1,5 @@
-import { Controller, Get, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Controller, Get, Res } from '@nestjs/common';
+import { TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -10,7 +10,7 @@ import { DomainError } from '../common/domain-error';
 import { ErrorResponse } from '../common/openapi';
 import { AppConfig } from '../config/config';
 import { DatabaseStats } from './database-stats';
-import { ComponentHealth, KafkaHealth, StorageHealth } from './health-contributors';
+import { KafkaHealth, StorageHealth } from './health-contributors';
 import { HealthReport, LiveReport } from './health.schema';
 
 const PING_TIMEOUT_MS = 1000;
@@ -21,13 +21,12 @@ const PING_TIMEOUT_MS = 1000;
 @Controller('health')
 export class HealthController {
   constructor(
-    private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly dataSource: DataSource,
     private readonly stats: DatabaseStats,
     private readonly config: AppConfig,
-    @Optional() private readonly kafka?: KafkaHealth,
-    @Optional() private readonly storage?: StorageHealth,
+    private readonly kafka: KafkaHealth,
+    private readonly storage: StorageHealth,
   ) {}
 
   @Get()
@@ -37,8 +36,8 @@ export class HealthController {
   async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     const database = await this.database();
     const [kafka, storage, outbox] = await Promise.all([
-      this.kafka?.check() ?? this.disabledKafka(),
-      this.storage?.check() ?? { status: 'disabled' as const },
+      this.kafka.check(),
+      this.storage.check(),
       database.status === 'connected' ? this.stats.outboxBacklog().catch(() => null) : null,
     ]);
     const status =
@@ -59,14 +58,8 @@ export class HealthController {
   @ApiOkResponse({ type: LiveReport })
   @ApiServiceUnavailableResponse({ type: ErrorResponse, description: 'SERVICE_UNAVAILABLE' })
   async ready(): Promise<LiveReport> {
-    try {
-      await this.health.check([() => this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS })]);
-    } catch (error) {
-      if (error instanceof ServiceUnavailableException) {
-        throw new DomainError('SERVICE_UNAVAILABLE', 'Not ready: the database is unreachable');
-      }
-      throw error;
-    }
+    const result = await this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS });
+    if (result.database.status !== 'up') throw new DomainError('SERVICE_UNAVAILABLE', 'Not ready: the database is unreachable');
     return { status: 'ok' };
   }
 
@@ -76,10 +69,5 @@ export class HealthController {
     if (result.database.status !== 'up') return { status: 'disconnected', connections: 0, embedded };
     const pool = (this.dataSource.driver as unknown as { master: Partial<Pool> }).master;
     return { status: 'connected', connections: pool.totalCount ?? 0, embedded };
-  }
-
-  private async disabledKafka(): Promise<ComponentHealth> {
-    const brokers = this.config.kafka.brokers;
-    return { status: 'disabled', broker: brokers.length ? brokers.join(',') : null };
   }
 }
