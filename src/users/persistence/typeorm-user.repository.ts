@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { IdempotencyKeyReused } from '../../common/domain-error';
-import { OutboxEntity } from '../../messaging/outbox.entity';
 import { Metrics } from '../../observability/metrics';
 import { EmailTaken, KeycloakIdTaken, UserNotFound } from '../domain/errors';
-import { UserEvent } from '../domain/events';
 import { User } from '../domain/user';
-import { toEntity, toState } from './user.mapper';
+import { lockUsers, writeOutbox } from './user-batch';
+import { toEntity } from './user.mapper';
 import { UserEntity } from './user.entity';
 import { Remembered, UserRepository } from './user.repository';
 
@@ -110,9 +109,9 @@ export class TypeOrmUserRepository extends UserRepository {
 }
 
 async function lockUser(manager: EntityManager, id: string): Promise<User> {
-  const row = await manager.findOne(UserEntity, { where: { id, deletedAt: IsNull() }, lock: { mode: 'pessimistic_write' } });
-  if (!row) throw new UserNotFound(id);
-  return User.restore(toState(row));
+  const [user] = (await lockUsers(manager, [id])).values();
+  if (!user) throw new UserNotFound(id);
+  return user;
 }
 
 async function save(manager: EntityManager, user: User): Promise<void> {
@@ -121,21 +120,6 @@ async function save(manager: EntityManager, user: User): Promise<void> {
   const { id, ...columns } = toEntity(user.snapshot());
   await manager.update(UserEntity, { id }, columns);
   await writeOutbox(manager, events);
-}
-
-export async function writeOutbox(manager: EntityManager, events: UserEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await manager.insert(
-    OutboxEntity,
-    events.map((event) => ({
-      eventId: event.eventId,
-      aggregateType: 'user',
-      aggregateId: event.userId,
-      eventType: event.eventType,
-      payload: event,
-      createdAt: new Date(event.timestamp),
-    })),
-  );
 }
 
 /** The partial unique indexes name which field is taken. */

@@ -1,7 +1,8 @@
 import { EntityManager } from 'typeorm';
+import { OutboxEntity } from '../../messaging/outbox.entity';
+import { UserEvent } from '../domain/events';
 import { User } from '../domain/user';
 import { COLUMNS } from './pg-user.reader';
-import { writeOutbox } from './typeorm-user.repository';
 import { toState, UserRecord } from './user.mapper';
 
 /** Live users among `ids`, locked FOR UPDATE in id order (the same order everywhere: no deadlocks). */
@@ -40,4 +41,19 @@ export async function saveUsage(manager: EntityManager, users: User[]): Promise<
     ],
   );
   await writeOutbox(manager, events);
+}
+
+export async function writeOutbox(manager: EntityManager, events: UserEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await manager.insert(
+    OutboxEntity,
+    events.map((event) => ({
+      eventId: event.eventId,
+      aggregateType: 'user',
+      aggregateId: event.userId,
+      eventType: event.eventType,
+      payload: event,
+      createdAt: new Date(event.timestamp),
+    })),
+  );
 }
