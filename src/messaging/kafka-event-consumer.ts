@@ -59,14 +59,16 @@ export class KafkaEventConsumer extends EventConsumer {
       partitionsConsumedConcurrently: this.options.concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
         if (batch.messages.length === 0) return;
-        const last = BigInt(batch.messages[batch.messages.length - 1].offset);
+        const lastOffset = batch.messages[batch.messages.length - 1].offset;
+        const last = BigInt(lastOffset);
         const lag = Number(BigInt(batch.highWatermark) - last - 1n);
         await handler(
           batch.messages.map((message) => toIncoming(batch.topic, batch.partition, message)),
           { lag },
         );
-        // Without resolving every offset kafkajs fetches the same messages again, committed or not.
-        for (const message of batch.messages) resolveOffset(message.offset);
+        // Without resolving the batch kafkajs fetches the same messages again, committed or not. It keeps one
+        // resolved offset per partition, so the last message's stands for the batch.
+        resolveOffset(lastOffset);
         const next = (last + 1n).toString();
         // The batch's own commit, not consumer.commitOffsets: that one does nothing once stop() was called,
         // which would leave the batch finished during a graceful stop uncommitted.

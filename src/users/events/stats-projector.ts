@@ -76,8 +76,13 @@ export class StatsProjector {
         events.map(({ event, message }) => ({ eventId: event.eventId, topic: message.topic })),
       );
       // A redelivered event and a second copy within the batch are both skipped.
-      const toApply = events.filter(({ event }) => fresh.delete(event.eventId));
-      const users = await lockUsers(manager, [...new Set(toApply.map(({ event }) => event.userId))].sort());
+      const toApply: typeof events = [];
+      const duplicates: ConsumedEvent[] = [];
+      for (const entry of events) {
+        if (fresh.delete(entry.event.eventId)) toApply.push(entry);
+        else duplicates.push(entry.event);
+      }
+      const users = await lockUsers(manager, [...new Set(toApply.map(({ event }) => event.userId))]);
       const applied: ConsumedEvent[] = [];
       for (const { event, message } of toApply) {
         const user = users.get(event.userId);
@@ -90,7 +95,7 @@ export class StatsProjector {
       }
       await saveUsage(manager, [...users.values()]);
       await this.publisher.publish(deadLetters);
-      return { applied, duplicates: events.filter((e) => !toApply.includes(e)).map(({ event }) => event) };
+      return { applied, duplicates };
     });
     // Counted once the transaction committed: a rolled-back batch comes again.
     for (const event of outcome.applied) this.metrics.eventConsumed(event.eventType);
