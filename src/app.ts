@@ -77,7 +77,7 @@ function allowCors(app: NestFastifyApplication, config: AppConfig): void {
 function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest: boolean): void {
   const fastify = app.getHttpAdapter().getInstance();
   // METRICS_ENABLED=false: no per-request metrics work (the bench measures its cost); /metrics still answers.
-  const metrics = config.metricsEnabled ? app.get(Metrics) : null;
+  const metrics = app.get(Metrics);
   const headers = securityHeaders();
   // Once closing, a response also closes its keep-alive connection: otherwise clients that got their
   // answer during shutdown would hold the server open until the keep-alive timeout.
@@ -100,7 +100,7 @@ function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     const ms = reply.elapsedTime;
-    metrics?.observeRequest(request.method, route, reply.statusCode, ms / 1000);
+    if (metrics.timing) metrics.observeRequest(request.method, route, reply.statusCode, ms / 1000);
     // Failures are logged by the ErrorFilter; here only slow requests (and every request at debug).
     if (ms >= config.slowRequestMs || logEveryRequest) {
       const line = { method: request.method, route: route ?? 'unmatched', statusCode: reply.statusCode, durationMs: Math.round(ms) };

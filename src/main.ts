@@ -5,13 +5,12 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { createApp } from './app';
-import { AppConfig, ConfigError, loadConfig, loadDotEnv } from './config/config';
+import { AppConfig, ConfigError, loadConfig } from './config/config';
 
 async function main(): Promise<void> {
   let config;
   try {
-    loadDotEnv();
-    config = loadConfig();
+    config = loadConfig(); // .env was read by ./observability/tracing, imported first
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);

@@ -43,8 +43,7 @@ export class AvatarFilesController {
       .header('content-type', file.endsWith('.png') ? 'image/png' : 'image/jpeg')
       .header('content-length', info.size)
       .header('cache-control', AVATAR_CACHE_CONTROL)
-      .header('etag', `"${hash.slice(0, 16)}-${file}"`)
-      .header('x-content-type-options', 'nosniff');
+      .header('etag', `"${hash.slice(0, 16)}-${file}"`);
     return createReadStream(path);
   }
 }

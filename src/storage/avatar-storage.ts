@@ -17,6 +17,15 @@ export class StorageUnavailable extends DomainError {
   }
 }
 
+/** Runs a call to the store, turning any failure into StorageUnavailable. */
+export async function unavailableOnError<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw new StorageUnavailable(error);
+  }
+}
+
 /** Where avatar objects are kept and served from. Every failure to reach it is a StorageUnavailable. */
 export abstract class AvatarStorage {
   /** Creates the bucket (or directory) if missing. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { access, mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AppConfig } from '../config/config';
-import { assertAvatarKey, AvatarObject, AvatarStorage, StorageUnavailable } from './avatar-storage';
+import { assertAvatarKey, AvatarObject, AvatarStorage, unavailableOnError } from './avatar-storage';
 
 /** The embedded default: avatars under DATA_DIR/avatars, served by the service at /avatars/<key>. */
 export class LocalAvatarStorage extends AvatarStorage {
@@ -26,18 +26,19 @@ export class LocalAvatarStorage extends AvatarStorage {
 
   async put(objects: AvatarObject[]): Promise<void> {
     objects.forEach((o) => assertAvatarKey(o.key));
-    await unavailableOnError(() =>
-      Promise.all(
+    await unavailableOnError(async () => {
+      // An upload's variants share one folder.
+      for (const dir of new Set(objects.map((o) => dirname(this.pathOf(o.key))))) await mkdir(dir, { recursive: true });
+      await Promise.all(
         objects.map(async (o) => {
           const path = this.pathOf(o.key);
-          await mkdir(dirname(path), { recursive: true });
           // write + rename: a reader never sees half a file
           const temp = `${path}.${randomUUID()}.tmp`;
           await writeFile(temp, o.body);
           await rename(temp, path);
         }),
-      ),
-    );
+      );
+    });
   }
 
   async remove(keys: string[]): Promise<void> {
@@ -57,13 +58,5 @@ export class LocalAvatarStorage extends AvatarStorage {
   /** Only for keys that passed AVATAR_KEY: no `..`, no absolute paths. */
   pathOf(key: string): string {
     return join(this.root, ...key.split('/'));
-  }
-}
-
-async function unavailableOnError<T>(action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (error) {
-    throw new StorageUnavailable(error);
   }
 }

@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import { Logger } from '@nestjs/common';
 import { Client } from 'minio';
 import { AppConfig } from '../config/config';
-import { assertAvatarKey, AVATAR_CACHE_CONTROL, AvatarObject, AvatarStorage, StorageUnavailable } from './avatar-storage';
+import { assertAvatarKey, AVATAR_CACHE_CONTROL, AvatarObject, AvatarStorage, StorageUnavailable, unavailableOnError } from './avatar-storage';
 
 /**
  * Avatars in an S3 bucket (MinIO in our deployments). The client gets a socket timeout and no retries:
@@ -107,14 +107,6 @@ export class S3AvatarStorage extends AvatarStorage {
       if ((error as { code?: string }).code !== 'NotImplemented') throw error;
       this.logger.warn(`Bucket ${this.bucket} was created, but the store cannot set a public-read policy: avatar URLs need one`);
     }
-  }
-}
-
-async function unavailableOnError<T>(action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (error) {
-    throw new StorageUnavailable(error);
   }
 }
 

@@ -11,7 +11,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiErrors, ApiIfMatch, ApiIfNoneMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
+import { ApiErrors, ApiIfMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { CurrentActor } from '../common/auth.guard';
 import { assertVersion, etagOf, parseIfMatch } from '../common/if-match';
 import { Actor } from '../common/token-verifier';

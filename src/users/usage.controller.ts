@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiErrors, ApiIfMatch, ApiIfNoneMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
+import { ApiErrors, ApiIfMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { CurrentActor, InternalOnly } from '../common/auth.guard';
 import { parseIdempotencyKey } from '../common/idempotency-key';
 import { etagOf, parseIfMatch } from '../common/if-match';
