@@ -12,7 +12,7 @@ export const Public = () => SetMetadata(PUBLIC, true);
 /** Endpoints only other services may call (user tokens, even admin ones, get 403). */
 export const InternalOnly = () => SetMetadata(INTERNAL_ONLY, true);
 
-export type AuthedRequest = FastifyRequest & { actor?: Actor };
+export type AuthedRequest = FastifyRequest & { actor?: Actor; authentication?: Promise<Actor> };
 
 export const CurrentActor = createParamDecorator(
   (_: unknown, context: ExecutionContext): Actor => context.switchToHttp().getRequest<AuthedRequest>().actor!,
@@ -55,22 +55,23 @@ export class AuthGuard implements CanActivate {
 }
 
 /**
- * Who is calling, from X-Internal-Token or a bearer JWT; remembered on the request, because the
- * rate limiter asks first (leniently) and the AuthGuard after it.
+ * Who is calling, from X-Internal-Token or a bearer JWT. The outcome, a failure too, is remembered on the
+ * request: the rate limiter asks first (leniently) and the AuthGuard after it, and a bad token is checked once.
  */
-export async function authenticate(verifier: TokenVerifier, request: AuthedRequest): Promise<Actor> {
-  if (request.actor) return request.actor;
+export function authenticate(verifier: TokenVerifier, request: AuthedRequest): Promise<Actor> {
+  return (request.authentication ??= identify(verifier, request));
+}
+
+async function identify(verifier: TokenVerifier, request: AuthedRequest): Promise<Actor> {
   const internal = request.headers['x-internal-token'];
   if (internal !== undefined) {
-    if (typeof internal === 'string' && verifier.isInternalToken(internal)) {
-      return (request.actor = { kind: 'internal', sub: null, admin: false });
-    }
+    if (typeof internal === 'string' && verifier.isInternalToken(internal)) return { kind: 'internal', sub: null, admin: false };
     throw new Unauthenticated('Internal token is invalid');
   }
   const header = request.headers.authorization;
   const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
   if (!match) throw new Unauthenticated('A bearer token is required');
-  return (request.actor = await verifier.verifyBearer(match[1]));
+  return verifier.verifyBearer(match[1]);
 }
 
 /** A person may touch only their own record; admins and internal services may touch any. */

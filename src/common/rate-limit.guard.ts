@@ -32,8 +32,9 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    const internal = context.switchToHttp().getRequest<AuthedRequest>().headers['x-internal-token'];
-    return typeof internal === 'string' && this.verifier.isInternalToken(internal);
+    const request = context.switchToHttp().getRequest<AuthedRequest>();
+    if (request.headers['x-internal-token'] === undefined) return false;
+    return (await authenticate(this.verifier, request).catch(() => null))?.kind === 'internal';
   }
 
   protected override async getTracker(request: AuthedRequest): Promise<string> {
