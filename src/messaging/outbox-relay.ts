@@ -60,7 +60,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.listener = new OutboxListener(this.config.databaseUrl, this.embedded, () => this.wake());
     await this.listener.start();
     this.loop = this.run();
-    this.retentionTimer = setInterval(() => void this.deleteExpired().catch((e) => this.logger.warn(`Outbox retention: ${e}`)), RETENTION_EVERY_MS);
+    // Alongside the relay, not before it: after downtime, pending events go out first.
+    const expire = () => void this.deleteExpired().catch((e) => this.logger.warn(`Outbox retention: ${e}`));
+    expire();
+    this.retentionTimer = setInterval(expire, RETENTION_EVERY_MS);
   }
 
   /** Runs before TypeORM closes its pool in its own onApplicationShutdown: the batch in hand still commits. */
@@ -98,7 +101,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async run(): Promise<void> {
-    await this.deleteExpired().catch((e) => this.logger.warn(`Outbox retention: ${e}`));
     while (!this.stopping) {
       this.wanted = false;
       try {

@@ -1,16 +1,19 @@
 import { IncomingMessage } from '../../messaging/event-consumer';
 
-/** Topics the service consumes; each carries events of the same name. */
-export const CONSUMED_TOPICS = [
-  'interview.created',
-  'interview.completed',
-  'interview.deleted',
-  'candidate.added',
-  'media.uploaded',
-  'media.deleted',
-] as const;
+/** The fields each consumed event's `data` must hold as non-empty strings (media.* also a fileSize). */
+const REQUIRED_DATA = {
+  'interview.created': ['interviewId'],
+  'interview.completed': ['interviewId'],
+  'interview.deleted': ['interviewId'],
+  'candidate.added': ['interviewId', 'candidateId'],
+  'media.uploaded': ['fileId'],
+  'media.deleted': ['fileId'],
+} as const satisfies Record<string, readonly string[]>;
 
-export type ConsumedEventType = (typeof CONSUMED_TOPICS)[number];
+export type ConsumedEventType = keyof typeof REQUIRED_DATA;
+
+/** Topics the service consumes; each carries events of the same name. */
+export const CONSUMED_TOPICS = Object.keys(REQUIRED_DATA) as readonly ConsumedEventType[];
 
 export interface ConsumedEvent {
   eventId: string;
@@ -61,15 +64,7 @@ export function parseConsumedEvent(message: IncomingMessage): Parsed {
 }
 
 function dataProblems(topic: string, data: Record<string, unknown>): string[] {
-  const required: Record<string, string[]> = {
-    'interview.created': ['interviewId'],
-    'interview.completed': ['interviewId'],
-    'interview.deleted': ['interviewId'],
-    'candidate.added': ['interviewId', 'candidateId'],
-    'media.uploaded': ['fileId'],
-    'media.deleted': ['fileId'],
-  };
-  const fields = required[topic];
+  const fields: readonly string[] | undefined = REQUIRED_DATA[topic as ConsumedEventType];
   if (!fields) return [`topic ${topic} is not consumed here`];
   const problems = fields
     .filter((field) => typeof data[field] !== 'string' || (data[field] as string).length === 0)
