@@ -4,9 +4,9 @@ import { Client } from 'minio';
 import sharp from 'sharp';
 import { uploadAvatar, streamHugeUpload } from './support/avatars';
 import { call, INTERNAL_TOKEN, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
-import { sql } from './support/database';
+import { outboxOf, sql } from './support/database';
 import * as images from './support/images';
-import { S3Server, startS3Server } from './support/s3-server';
+import { clientFor, listObjects as listAll, S3Server, startS3Server } from './support/s3-server';
 
 const BUCKET = 'avatars';
 const MB = 1024 * 1024;
@@ -19,14 +19,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
 
   beforeAll(async () => {
     s3server = await startS3Server(); // no bucket: the service creates it at start-up
-    s3 = new Client({
-      endPoint: s3server.endPoint,
-      port: s3server.port,
-      useSSL: false,
-      accessKey: s3server.accessKey,
-      secretKey: s3server.secretKey,
-      region: 'us-east-1',
-    });
+    s3 = clientFor(s3server);
     api = await startApp(
       testConfig({
         MINIO_ENDPOINT: s3server.endPoint,
@@ -53,23 +46,13 @@ describe('avatars on S3 (s3rver over TCP)', () => {
     return { id: res.body.id as string, token };
   }
 
-  function listObjects(prefix: string): Promise<string[]> {
-    return new Promise((resolve, reject) => {
-      const names: string[] = [];
-      s3.listObjectsV2(BUCKET, prefix, true)
-        .on('data', (o) => o.name && names.push(o.name))
-        .on('error', reject)
-        .on('end', () => resolve(names.sort()));
-    });
-  }
+  const listObjects = (prefix: string) => listAll(s3, BUCKET, prefix);
 
   const row = async (id: string) =>
     (await sql<{ avatar_url: string | null; avatar_keys: string[]; version: number }>(
       'SELECT avatar_url, avatar_keys, version FROM users WHERE id = $1',
       [id],
     ))[0];
-  const outboxOf = (id: string) =>
-    sql<{ event_type: string; payload: any }>('SELECT event_type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY id', [id]);
 
   function expectError(res: { status: number; body: any }, status: number, code: string, message?: string) {
     expect(res.status).toBe(status);

@@ -2,7 +2,7 @@ import { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { call, tokenFor, uniqueIdentity } from './support/app';
 import { buildService, Service, startService } from './support/built-service';
-import { sql } from './support/database';
+import { pendingOf } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
 import { FAST_KAFKA_ENV, KafkaCollector } from './support/kafka-collector';
 
@@ -52,8 +52,7 @@ describe('a service killed after committing', () => {
         return res.body.id as string;
       }),
     );
-    const unpublished = await sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = ANY($1) AND published_at IS NULL', [users]);
-    expect(unpublished[0].n).toBe(30);
+    expect(await pendingOf(users)).toBe(30);
     await kill(first.child, 'SIGKILL');
 
     await broker.up();

@@ -1,7 +1,7 @@
 import { Quota } from '../src/users/domain/quota';
 import { UserRepository } from '../src/users/persistence/user.repository';
 import { call, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
-import { sql } from './support/database';
+import { pendingOf, sql } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
 import { FAST_KAFKA_ENV, KafkaCollector, Received } from './support/kafka-collector';
 import { waitFor } from './support/wait';
@@ -48,10 +48,6 @@ describe('published events', () => {
     return bios;
   }
 
-  const pendingOf = (userIds: string[]) =>
-    sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = ANY($1) AND published_at IS NULL', [userIds]).then(
-      ([row]) => row.n,
-    );
 
   describe('one instance, woken by NOTIFY (polling every minute)', () => {
     let api: RunningApp;

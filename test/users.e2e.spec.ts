@@ -1,5 +1,5 @@
 import { call, INTERNAL_TOKEN, RunningApp, startApp, tokenFor, uniqueIdentity } from './support/app';
-import { sql } from './support/database';
+import { outboxOf, sql } from './support/database';
 
 describe('users API', () => {
   let api: RunningApp;
@@ -15,12 +15,6 @@ describe('users API', () => {
     expect(res.status).toBe(201);
     return { ...identity, token, user: res.body, etag: res.headers.get('etag')! };
   }
-
-  const outboxOf = (userId: string) =>
-    sql<{ event_type: string; payload: any; published_at: Date | null }>(
-      'SELECT event_type, payload, published_at FROM outbox WHERE aggregate_id = $1 ORDER BY id',
-      [userId],
-    );
 
   it('creates a user with defaults, normalised email, an ETag and a user.created outbox row', async () => {
     const identity = uniqueIdentity();

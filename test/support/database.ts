@@ -23,3 +23,17 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
 export function sql<T extends Record<string, unknown> = Record<string, unknown>>(text: string, values: unknown[] = []) {
   return withClient(async (client) => (await client.query<T>(text, values)).rows);
 }
+
+/** A user's outbox rows, oldest first. */
+export function outboxOf(userId: string) {
+  return sql<{ event_type: string; payload: any; published_at: Date | null }>(
+    'SELECT event_type, payload, published_at FROM outbox WHERE aggregate_id = $1 ORDER BY id',
+    [userId],
+  );
+}
+
+/** How many outbox rows of these users are not published yet. */
+export async function pendingOf(userIds: string[]): Promise<number> {
+  const [row] = await sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = ANY($1) AND published_at IS NULL', [userIds]);
+  return row.n;
+}

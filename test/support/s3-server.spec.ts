@@ -1,19 +1,7 @@
 import { Client, S3Error } from 'minio';
-import { type S3Server, startS3Server } from './s3-server';
+import { clientFor, listObjects, type S3Server, startS3Server } from './s3-server';
 
 const BUCKET = 'avatars';
-
-function clientFor(server: S3Server, overrides: { accessKey?: string; secretKey?: string } = {}): Client {
-  return new Client({
-    endPoint: server.endPoint,
-    port: server.port,
-    useSSL: false,
-    accessKey: overrides.accessKey ?? server.accessKey,
-    secretKey: overrides.secretKey ?? server.secretKey,
-    region: 'us-east-1', // skips minio's bucket-location lookup
-    retryOptions: { disableRetry: true },
-  });
-}
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -75,14 +63,8 @@ describe('startS3Server (@20minutes/s3rver + minio client)', () => {
     expect((await readAll(await s3.getObject(BUCKET, 'u/1/abc/64.jpg'))).equals(body)).toBe(true);
 
     await s3.putObject(BUCKET, 'u/1/abc/128.jpg', body, body.length, meta);
-    const listed: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      s3.listObjectsV2(BUCKET, 'u/1/', true)
-        .on('data', (o) => o.name && listed.push(o.name))
-        .on('error', reject)
-        .on('end', () => resolve());
-    });
-    expect(listed.sort()).toEqual(['u/1/abc/128.jpg', 'u/1/abc/64.jpg']);
+    const listed = await listObjects(s3, BUCKET, 'u/1/');
+    expect(listed).toEqual(['u/1/abc/128.jpg', 'u/1/abc/64.jpg']);
 
     await s3.removeObjects(BUCKET, listed);
     const gone = await rejection(s3.statObject(BUCKET, 'u/1/abc/64.jpg'));

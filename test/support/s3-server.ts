@@ -23,6 +23,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'minio';
 
 interface S3rverOptions {
   directory: string;
@@ -175,4 +176,29 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
     },
   };
   return server;
+}
+
+/** A minio client for the server, with its keys unless overridden. */
+export function clientFor(server: S3Server, overrides: { accessKey?: string; secretKey?: string } = {}): Client {
+  return new Client({
+    endPoint: server.endPoint,
+    port: server.port,
+    useSSL: false,
+    accessKey: overrides.accessKey ?? server.accessKey,
+    secretKey: overrides.secretKey ?? server.secretKey,
+    region: 'us-east-1', // skips minio's bucket-location lookup
+    retryOptions: { disableRetry: true },
+  });
+}
+
+/** The names of the objects under `prefix`, sorted. */
+export function listObjects(client: Client, bucket: string, prefix: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const names: string[] = [];
+    client
+      .listObjectsV2(bucket, prefix, true)
+      .on('data', (o) => o.name && names.push(o.name))
+      .on('error', reject)
+      .on('end', () => resolve(names.sort()));
+  });
 }
