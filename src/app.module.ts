@@ -17,7 +17,7 @@ import { MessagingModule } from './messaging/messaging.module';
 import { KafkaHealth } from './observability/health-contributors';
 import { ObservabilityModule } from './observability/observability.module';
 import { StorageModule } from './storage/storage.module';
-import { StatsEventsModule } from './users/events/stats-events.module';
+import { UsageEventsModule } from './users/usage-events/usage-events.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -44,7 +44,7 @@ export class AppModule {
         StorageModule.forRoot(config),
         UsersModule,
         MessagingModule,
-        StatsEventsModule,
+        UsageEventsModule,
       ],
       providers: [
         { provide: AppConfig, useValue: config },

@@ -3,7 +3,7 @@ import { Kafka, Producer } from 'kafkajs';
 import { call, createUser, INTERNAL_TOKEN, RunningApp, startApp, testConfig, tokenFor } from './support/app';
 import { sql } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
-import { CONSUMED_TOPICS } from '../src/users/events/consumed-event';
+import { CONSUMED_TOPICS } from '../src/users/usage-events/consumed-event';
 import { kafkaEnv, readTopic, sendEvents, testKafka, testProducer, waitForCommitted } from './support/kafka';
 import { waitFor } from './support/wait';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CONSUMED_TOPICS } from '../src/users/events/consumed-event';
+import { CONSUMED_TOPICS } from '../src/users/usage-events/consumed-event';
 import { call, createUser, INTERNAL_TOKEN } from './support/app';
 import { buildService, Service, startService } from './support/built-service';
 import { sql } from './support/database';

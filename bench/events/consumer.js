@@ -22,8 +22,8 @@ const { dataSourceOptions } = dist('config/database');
 const { createKafka } = dist('messaging/kafka-client');
 const { KafkaEventConsumer } = dist('messaging/kafka-event-consumer');
 const { KafkaEventPublisher } = dist('messaging/kafka-event-publisher');
-const { CONSUMED_TOPICS } = dist('users/events/consumed-event');
-const { StatsProjector } = dist('users/events/stats-projector');
+const { CONSUMED_TOPICS } = dist('users/usage-events/consumed-event');
+const { StatsProjector } = dist('users/usage-events/stats-projector');
 const { Metrics } = dist('observability/metrics');
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);

@@ -7,8 +7,8 @@ import { dataSourceOptions } from '../../src/config/database';
 import { createKafka } from '../../src/messaging/kafka-client';
 import { KafkaEventConsumer } from '../../src/messaging/kafka-event-consumer';
 import { KafkaEventPublisher } from '../../src/messaging/kafka-event-publisher';
-import { CONSUMED_TOPICS } from '../../src/users/events/consumed-event';
-import { StatsProjector } from '../../src/users/events/stats-projector';
+import { CONSUMED_TOPICS } from '../../src/users/usage-events/consumed-event';
+import { StatsProjector } from '../../src/users/usage-events/stats-projector';
 import { Metrics } from '../../src/observability/metrics';
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { OutboxEntity } from '../../messaging/outbox.entity';
-import { UserEvent } from '../domain/events';
+import { UserEvent } from '../domain/user-events';
 import { User } from '../domain/user';
 import { COLUMNS } from './pg-user.reader';
 import { toState, UserRecord } from './user.mapper';

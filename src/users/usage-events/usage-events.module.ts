@@ -34,4 +34,4 @@ const withKafka = <T>(make: (config: AppConfig) => T) => ({
   ],
   exports: [EventConsumer],
 })
-export class StatsEventsModule {}
+export class UsageEventsModule {}
