@@ -70,7 +70,7 @@ describe('logs', () => {
 
   it("log a failed database write without the row's values", async () => {
     const { id, token, ...identity } = await createUser(api.url, { profile: { fullName: 'Row Values', phone: '+1 555 0100 123' } });
-    // PostgreSQL rejects the UPDATE: its error carries the row (detail) and TypeORM's the query parameters.
+    // PostgreSQL rejects the UPDATE: its error carries the row (detail).
     await sql("ALTER TABLE users ADD CONSTRAINT test_log_db_failure CHECK (bio IS DISTINCT FROM 'explode') NOT VALID");
     try {
       const failed = await call(api.url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: 'explode' } } });

@@ -2,25 +2,27 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/config';
 import { dataSourceOptions } from '../src/config/database';
+import { PgPool } from '../src/config/pg-pool';
 import { EmailTaken } from '../src/users/domain/errors';
 import { User } from '../src/users/domain/user';
 import { Metrics } from '../src/observability/metrics';
 import { PgUserReader } from '../src/users/persistence/pg-user.reader';
-import { TypeOrmUserRepository } from '../src/users/persistence/typeorm-user.repository';
+import { PgUserRepository } from '../src/users/persistence/pg-user.repository';
 import { uniqueIdentity } from './support/app';
 import { sql, TEST_DATABASE_URL } from './support/database';
 
-describe('TypeOrmUserRepository on PostgreSQL', () => {
+describe('PgUserRepository on PostgreSQL', () => {
   let dataSource: DataSource;
-  let repository: TypeOrmUserRepository;
+  let repository: PgUserRepository;
   let reader: PgUserReader;
 
   beforeAll(async () => {
     const config = loadConfig({ DATABASE_URL: TEST_DATABASE_URL, NODE_ENV: 'test' });
     dataSource = await new DataSource({ ...dataSourceOptions(config, null), migrationsRun: false }).initialize();
     const metrics = new Metrics();
-    repository = new TypeOrmUserRepository(dataSource, metrics);
-    reader = new PgUserReader(dataSource, metrics);
+    const pg = new PgPool(dataSource);
+    repository = new PgUserRepository(pg, metrics);
+    reader = new PgUserReader(pg, metrics);
   });
   afterAll(() => dataSource.destroy());
 

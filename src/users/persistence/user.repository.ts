@@ -1,6 +1,10 @@
 import { User, UserState } from '../domain/user';
 
-/** Where users are kept. Every write stores the user's recorded events in the outbox in the same transaction. */
+/**
+ * The users table, behind two ports: UserRepository for writes (under the user's row lock, with the user's
+ * events written to the outbox in the same transaction) and UserReader for reads. No other code has SQL on
+ * `users`: a use case that needs a new query or write adds a method here.
+ */
 export abstract class UserRepository {
   /** Inserts a new user; throws EmailTaken / KeycloakIdTaken when a live user holds either. */
   abstract create(user: User): Promise<void>;
@@ -24,6 +28,19 @@ export abstract class UserRepository {
   ): Promise<Remembered<T>>;
 
   /**
+   * Consumed usage events, each applied once, in one transaction: claims their ids in the inbox
+   * (processed_events), locks the live users the new ones name (in id order), lets `record` apply them,
+   * saves the changed users' stats, quota and version in one statement with their events, runs
+   * `beforeCommit` and commits. A redelivered event, or a second copy within `events`, is not passed to
+   * `record` but returned among `duplicates`. A user `record` finds no entry for is missing or deleted.
+   */
+  abstract recordUsageOnce<E extends UsageEventRef, T>(
+    events: E[],
+    record: (fresh: E[], users: ReadonlyMap<string, UsageRecorder>) => T,
+    beforeCommit: (result: T) => Promise<void>,
+  ): Promise<{ result: T; duplicates: E[] }>;
+
+  /**
    * Runs `fn` under the same row lock as modify() (deleted users included; no row: nothing to lock), with the
    * storage keys of the avatar the row holds now. Avatar objects are written and deleted only under this lock
    * or modify()'s, so a delete can check that no one has just made the objects current again.
@@ -37,8 +54,23 @@ export interface Remembered<T> {
   replayed: boolean;
 }
 
+/** What recordUsageOnce needs of a consumed event; `eventType` is also the topic it came from. */
+export interface UsageEventRef {
+  eventId: string;
+  eventType: string;
+  userId: string;
+}
+
+/** The part of a user that consumed events change: recordUsageOnce saves only usage. */
+export type UsageRecorder = Pick<
+  User,
+  'recordInterviewCreated' | 'recordInterviewClosed' | 'recordCandidateAdded' | 'recordStorageAdded' | 'recordStorageRemoved'
+>;
+
 /** Reads for queries: no aggregate, no lock, no transaction. */
 export abstract class UserReader {
   abstract findById(id: string): Promise<UserState | null>;
   abstract findByKeycloakId(keycloakId: string): Promise<UserState | null>;
+  /** Bytes stored by all live users (a metrics gauge: one scan per scrape instead of a series per user). */
+  abstract totalStorageUsed(): Promise<bigint>;
 }
