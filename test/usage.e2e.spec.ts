@@ -52,6 +52,25 @@ describe('stats and quota API', () => {
     expect((await call(api.url, 'GET', `/api/v1/users/nope/stats`, { headers: internal })).body.code).toBe('VALIDATION_FAILED');
   });
 
+  it('answers 304 without a body when If-None-Match names the current version (strong, weak, in a list, or *)', async () => {
+    const { id, token } = await createUser(api.url);
+    const paths = [`/api/v1/users/${id}/stats`, `/api/v1/users/${id}/quota`];
+    const get = (path: string, tag: string) => call(api.url, 'GET', path, { token, headers: { 'if-none-match': tag } });
+    for (const path of paths) {
+      for (const tag of ['"1"', 'W/"1"', '"7", "1"', '*']) {
+        const res = await get(path, tag);
+        expect({ path, tag, status: res.status, body: res.body, etag: res.headers.get('etag') }).toEqual({ path, tag, status: 304, body: undefined, etag: '"1"' });
+      }
+      expect((await get(path, '"2"')).status).toBe(200);
+    }
+    await increment(id);
+    for (const path of paths) {
+      const res = await get(path, '"1"');
+      expect({ path, status: res.status, etag: res.headers.get('etag') }).toEqual({ path, status: 200, etag: '"2"' });
+      expect(res.body).toEqual((await call(api.url, 'GET', path, { token })).body);
+    }
+  });
+
   it('lets only internal services increment: user and admin tokens get 403', async () => {
     const { id, token } = await createUser(api.url);
     const mine = await call(api.url, 'POST', `/api/v1/users/${id}/stats/increment-interviews`, { token });

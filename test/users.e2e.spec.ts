@@ -54,8 +54,13 @@ describe('users API', () => {
     expect(byKeycloak.status).toBe(200);
     expect(byKeycloak.body.id).toBe(user.id);
 
-    const cached = await call(api.url, 'GET', `/api/v1/users/${user.id}`, { token, headers: { 'if-none-match': '"1"' } });
-    expect(cached.status).toBe(304);
+    for (const path of [`/api/v1/users/${user.id}`, `/api/v1/users/by-keycloak/${keycloakId}`, `/api/v1/users/${user.id}/preferences`]) {
+      for (const tag of ['"1"', 'W/"1"', '*']) {
+        const cached = await call(api.url, 'GET', path, { token, headers: { 'if-none-match': tag } });
+        expect({ path, tag, status: cached.status, body: cached.body }).toEqual({ path, tag, status: 304, body: undefined });
+      }
+      expect((await call(api.url, 'GET', path, { token, headers: { 'if-none-match': '"2"' } })).status).toBe(200);
+    }
   });
 
   it('answers 409 for a taken email (in any case) or Keycloak id', async () => {

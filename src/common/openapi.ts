@@ -31,7 +31,11 @@ export function ApiErrors(...errors: [status: number, codes: string][]): MethodD
 export const ApiUserId = () => ApiParam({ name: 'id', format: 'uuid', description: 'User id (400 VALIDATION_FAILED if not a UUID)' });
 export const ApiIfMatch = () =>
   ApiHeader({ name: 'If-Match', required: false, description: 'An ETag ("3"); 412 VERSION_MISMATCH when stale' });
-export const ApiIfNoneMatch = () => ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag; 304 when still current' });
+export const ApiIfNoneMatch = () =>
+  applyDecorators(
+    ApiHeader({ name: 'If-None-Match', required: false, description: 'ETags ("3", W/"3") or *; 304 when one is current' }),
+    ApiResponse({ status: 304, description: 'Not Modified: If-None-Match named the current version (no body)', headers: ETAG_HEADER }),
+  );
 export const ETAG_HEADER = { ETag: { description: 'Version of the resource: "<version>"', schema: { type: 'string' } } };
 
 export const BEARER = 'bearer';

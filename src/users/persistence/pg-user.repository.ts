@@ -8,7 +8,7 @@ import { EmailTaken, KeycloakIdTaken, UserNotFound } from '../domain/errors';
 import { User } from '../domain/user';
 import { UserEvent } from '../domain/user-events';
 import { ROW_COLUMNS, rowValues, toState, USER_COLUMNS, UserRecord } from './user.mapper';
-import { Remembered, UsageEventRef, UsageRecorder, UserRepository } from './user.repository';
+import { UsageEventRef, UsageRecorder, UserRepository } from './user.repository';
 
 const placeholders = (from: number, count: number) => Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');
 
@@ -63,25 +63,25 @@ export class PgUserRepository extends UserRepository {
     id: string,
     { key, endpoint, status }: { key: string; endpoint: string; status: number },
     change: (user: User) => T | Promise<T>,
-  ): Promise<Remembered<T>> {
+  ): Promise<{ user: User; result: T; replayed: boolean }> {
     return this.db.transaction(async (tx) => {
       // After the lock: a concurrent call with the same key has committed by now, and its row is visible.
       const user = await lockUser(tx, id);
-      const { rows: [stored] } = await tx.query('SELECT user_id, endpoint, status_code, response FROM idempotency_keys WHERE key = $1', [key]);
+      const { rows: [stored] } = await tx.query('SELECT user_id, endpoint, response FROM idempotency_keys WHERE key = $1', [key]);
       if (stored) {
         if (stored.user_id !== id || stored.endpoint !== endpoint) throw new IdempotencyKeyReused();
-        return { status: stored.status_code, body: stored.response as T, replayed: true };
+        return { user, result: stored.response as T, replayed: true };
       }
-      const body = await change(user);
+      const result = await change(user);
       await saveUser(tx, user);
       // Another user's call may hold the key uncommitted: the insert waits for it, then inserts nothing.
       const inserted = await tx.query(
         `INSERT INTO idempotency_keys (key, user_id, endpoint, status_code, response) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (key) DO NOTHING RETURNING key`,
-        [key, id, endpoint, status, JSON.stringify(body)],
+        [key, id, endpoint, status, JSON.stringify(result)],
       );
       if (inserted.rowCount === 0) throw new IdempotencyKeyReused();
-      return { status, body, replayed: false };
+      return { user, result, replayed: false };
     });
   }
 

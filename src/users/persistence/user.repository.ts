@@ -18,14 +18,15 @@ export abstract class UserRepository {
 
   /**
    * modify, once per idempotency key: the first call changes the user and stores `status` and the
-   * result under the key in the same transaction; a repeat (even a concurrent one) returns what was
-   * stored and changes nothing. Throws IdempotencyKeyReused for a key used with another user or endpoint.
+   * result under the key in the same transaction; a repeat (even a concurrent one) returns the stored
+   * result with the user as it is now (`replayed`) and changes nothing. Throws IdempotencyKeyReused for a
+   * key used with another user or endpoint.
    */
   abstract modifyOnce<T>(
     id: string,
     idempotency: { key: string; endpoint: string; status: number },
     change: (user: User) => T | Promise<T>,
-  ): Promise<Remembered<T>>;
+  ): Promise<{ user: User; result: T; replayed: boolean }>;
 
   /**
    * Consumed usage events, each applied once, in one transaction: claims their ids in the inbox
@@ -46,12 +47,6 @@ export abstract class UserRepository {
    * or modify()'s, so a delete can check that no one has just made the objects current again.
    */
   abstract withAvatarLock<T>(id: string, fn: (currentKeys: readonly string[]) => Promise<T>): Promise<T>;
-}
-
-export interface Remembered<T> {
-  status: number;
-  body: T;
-  replayed: boolean;
 }
 
 /** What recordUsageOnce needs of a consumed event; `eventType` is also the topic it came from. */
