@@ -48,7 +48,7 @@ export class UsageController {
   @ApiUserId()
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeats with the same key apply once and get the same response' })
   @ApiOkResponse({ type: UsageStatsResponse })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [422, 'IDEMPOTENCY_KEY_REUSED'])
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [422, 'IDEMPOTENCY_KEY_REUSED'])
   @HttpCode(200)
   async incrementInterviews(
     @CurrentActor() actor: Actor,
@@ -82,7 +82,7 @@ export class UsageController {
   @ApiUserId()
   @ApiIfMatch()
   @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async setQuota(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,

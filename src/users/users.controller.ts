@@ -33,7 +33,7 @@ export class UsersController {
   @RecordsActivity('user_create', 'User created')
   @ApiOperation({ summary: 'Create the profile of a person registered in Keycloak' })
   @ApiCreatedResponse({ type: UserResponse, headers: { ...ETAG_HEADER, Location: { description: 'The new user', schema: { type: 'string' } } } })
-  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [409, 'EMAIL_TAKEN, KEYCLOAK_ID_TAKEN'], [413, 'PAYLOAD_TOO_LARGE'], [415, 'UNSUPPORTED_MEDIA_TYPE'])
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [409, 'EMAIL_TAKEN, KEYCLOAK_ID_TAKEN'])
   async create(@CurrentActor() actor: Actor, @Body() body: CreateUserDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const created = await this.commands.execute(new CreateUser(actor, body));
     void reply.header('location', `/api/v1/users/${created.view.id}`);
