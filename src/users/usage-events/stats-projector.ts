@@ -13,10 +13,10 @@ export interface Projection {
 }
 
 /**
- * Turns interview, candidate and media events into user stats. A batch is one transaction: claim the
- * event ids (processed_events), lock the users they name, apply the new events through the aggregate
- * (so versions and quota threshold events follow the usual rules), save, commit. Dead letters are
- * published before the commit: a crash may send one twice, never lose it.
+ * Turns interview, candidate and media events into user stats. A batch is one transaction of
+ * UserRepository.recordUsageOnce: claim the event ids (processed_events), lock the users they name, apply
+ * the new events through the aggregate (so versions and quota threshold events follow the usual rules),
+ * save, commit. Dead letters are published before the commit: a crash may send one twice, never lose it.
  */
 @Injectable()
 export class StatsProjector {
