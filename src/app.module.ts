@@ -12,12 +12,13 @@ import { TokenVerifier } from './common/token-verifier';
 import { BodyValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
 import { dataSourceOptions, EmbeddedDatabase } from './config/database';
+import { PgPool } from './config/pg-pool';
 import { KafkaStatus } from './messaging/kafka-health';
 import { MessagingModule } from './messaging/messaging.module';
 import { KafkaHealth } from './observability/health-contributors';
 import { ObservabilityModule } from './observability/observability.module';
 import { StorageModule } from './storage/storage.module';
-import { StatsEventsModule } from './users/events/stats-events.module';
+import { UsageEventsModule } from './users/usage-events/usage-events.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -44,11 +45,12 @@ export class AppModule {
         StorageModule.forRoot(config),
         UsersModule,
         MessagingModule,
-        StatsEventsModule,
+        UsageEventsModule,
       ],
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: EmbeddedDatabase, useValue: embedded },
+        PgPool,
         TokenVerifier,
         { provide: KafkaHealth, useClass: KafkaStatus },
         // Guards run in this order: the rate limit first, so that bad tokens are limited too.
@@ -57,7 +59,7 @@ export class AppModule {
         { provide: APP_PIPE, useClass: BodyValidationPipe },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],
-      exports: [AppConfig, EmbeddedDatabase, TokenVerifier, KafkaHealth],
+      exports: [AppConfig, EmbeddedDatabase, PgPool, TokenVerifier, KafkaHealth],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { call, INTERNAL_TOKEN, RunningApp, startApp, testConfig, TEST_SECRET, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser, INTERNAL_TOKEN, RunningApp, startApp, TEST_SECRET, testConfig, tokenFor, uniqueIdentity } from './support/app';
 
 describe('authentication and authorization', () => {
   let api: RunningApp;
@@ -7,10 +7,7 @@ describe('authentication and authorization', () => {
 
   beforeAll(async () => {
     api = await startApp();
-    const identity = uniqueIdentity();
-    const token = await tokenFor(identity.keycloakId);
-    const res = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Owner' } } });
-    owner = { id: res.body.id, keycloakId: identity.keycloakId, token };
+    owner = await createUser(api.url);
   });
   afterAll(() => api.close());
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import sharp from 'sharp';
 import { createApp } from '../src/app';
-import { call, testConfig, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser, testConfig } from './support/app';
 import { uploadAvatar } from './support/avatars';
 import * as images from './support/images';
 import { freePort } from './support/free-port';
@@ -38,9 +38,7 @@ describe('avatars in the embedded local store', () => {
   });
 
   it('uploads, serves the variants itself with immutable caching, replaces and deletes', async () => {
-    const identity = uniqueIdentity('local');
-    const token = await tokenFor(identity.keycloakId);
-    const { body: user } = await call(url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Lo Cal' } } });
+    const { user, token } = await createUser(url);
     const root = join(dataDir, 'avatars');
 
     const first = await uploadAvatar(url, user.id, await images.jpeg(700, 500, 41), { token });

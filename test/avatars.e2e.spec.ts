@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { Client } from 'minio';
 import sharp from 'sharp';
 import { uploadAvatar, streamHugeUpload } from './support/avatars';
-import { call, INTERNAL_TOKEN, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser, INTERNAL_TOKEN, RunningApp, startApp, testConfig, tokenFor } from './support/app';
 import { outboxOf, sql } from './support/database';
 import * as images from './support/images';
 import { clientFor, listObjects as listAll, S3Server, startS3Server } from './support/s3-server';
@@ -38,14 +38,6 @@ describe('avatars on S3 (s3rver over TCP)', () => {
     await s3server?.dispose();
   });
 
-  async function createUser() {
-    const identity = uniqueIdentity('av');
-    const token = await tokenFor(identity.keycloakId);
-    const res = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Ava Tar' } } });
-    expect(res.status).toBe(201);
-    return { id: res.body.id as string, token };
-  }
-
   const listObjects = (prefix: string) => listAll(s3, BUCKET, prefix);
 
   const row = async (id: string) =>
@@ -65,7 +57,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('uploads: four variants under content-hash keys, cacheable forever, the URL fetchable, the event in the outbox', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const file = await images.jpeg(900, 600);
     expect(file.length).toBeGreaterThan(16384); // over HTTP_BODY_LIMIT_BYTES
     const res = await uploadAvatar(api.url, id, file, { token });
@@ -99,7 +91,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('replacing deletes the old objects; the same picture again changes nothing; DELETE removes every variant', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const first = await uploadAvatar(api.url, id, await images.jpeg(500, 500, 1), { token });
     const second = await uploadAvatar(api.url, id, await images.png(300, 200, 2), { token, filename: 'b.png', type: 'image/png' });
     expect([first.status, second.status]).toEqual([200, 200]);
@@ -140,7 +132,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('decides the type by content: lying Content-Type and file names do not matter', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const pngAsJpeg = await uploadAvatar(api.url, id, await images.png(200, 200, 3), { token, filename: 'photo.jpg', type: 'image/jpeg' });
     expect(pngAsJpeg.status).toBe(200);
     expect(pngAsJpeg.body.avatarUrl).toMatch(/\/256\.png$/);
@@ -162,7 +154,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
     ['SVG', async () => images.svg()],
     ['HTML behind a PNG signature', async () => images.pngHtmlPolyglot()],
   ])('refuses %s with 415 and stores nothing', async (_name, make) => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const res = await uploadAvatar(api.url, id, await make(), { token, type: 'image/png', filename: 'a.png' });
     expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Only JPEG and PNG images are supported');
     expect(await listObjects(`users/${id}/`)).toEqual([]);
@@ -170,7 +162,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('accepts exactly 5 MB and answers 413 to one byte more', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const image = await images.png(300, 300, 5);
     const atLimit = await uploadAvatar(api.url, id, images.padTo(image, 5 * MB), { token });
     expect(atLimit.status).toBe(200);
@@ -181,7 +173,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('answers a 50 MB body with 413 as soon as 5 MB have arrived, without holding it in memory', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     // Client and server share this process, and the 64 KB chunks the server reads and drops are garbage until V8
     // collects them: collect often, so that RSS shows what is held, not what is waiting for the collector.
     setFlagsFromString('--expose-gc');
@@ -223,7 +215,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('refuses truncated images and pixel bombs with 422, stores nothing', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const full = await images.jpeg(600, 400, 9);
     const truncated = await uploadAvatar(api.url, id, full.subarray(0, Math.floor(full.length * 0.6)), { token });
     expectError(truncated, 422, 'INVALID_IMAGE');
@@ -234,7 +226,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('strips EXIF: a photo with GPS comes back without any metadata', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const file = await images.jpegWithGps();
     expect((await sharp(file).metadata()).exif).toBeDefined(); // fixture check
     const res = await uploadAvatar(api.url, id, file, { token });
@@ -249,7 +241,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('answers malformed requests with 4xx in the error format', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const json = await call(api.url, 'POST', `/api/v1/users/${id}/avatar`, { token, body: { file: 'x' } });
     expectError(json, 415, 'UNSUPPORTED_MEDIA_TYPE');
 
@@ -281,7 +273,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('applies the profile rules: own avatar, admins and internal callers; If-Match; 404', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const file = await images.jpeg(200, 200, 11);
     const stranger = await tokenFor('someone-else');
     expectError(await uploadAvatar(api.url, id, file, { token: stranger }), 403, 'ACCESS_DENIED');
@@ -302,7 +294,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('answers 503 while the store is down and changes nothing; works again once it is back', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const first = await uploadAvatar(api.url, id, await images.jpeg(300, 300, 21), { token });
     expect(first.status).toBe(200);
     const before = await row(id);
@@ -332,7 +324,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('removes what it uploaded when the database refuses the change (no orphans)', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const first = await uploadAvatar(api.url, id, await images.jpeg(300, 300, 31), { token });
     expect(first.status).toBe(200);
     const before = await row(id);
@@ -350,7 +342,7 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   });
 
   it('concurrent uploads for one user (some of the same picture) end with one current avatar and no orphans', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const files = await Promise.all([1, 2, 3, 4, 5].map((seed) => images.jpeg(400, 400, 100 + seed)));
     // seeds 101 and 102 go up twice, so two requests write the very same keys
     const uploads = [...files, files[0], files[1]];

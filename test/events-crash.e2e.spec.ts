@@ -1,6 +1,6 @@
 import { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { call, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser } from './support/app';
 import { buildService, Service, startService } from './support/built-service';
 import { pendingOf } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
@@ -41,15 +41,12 @@ describe('a service killed after committing', () => {
     children.push(first.child);
     const users = await Promise.all(
       [0, 1, 2].map(async () => {
-        const identity = uniqueIdentity('crash');
-        const token = await tokenFor(identity.keycloakId);
-        const res = await call(first.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Cr Ash' } } });
-        expect(res.status).toBe(201);
+        const { id, token } = await createUser(first.url);
         for (let n = 0; n < 9; n++) {
-          const patched = await call(first.url, 'PATCH', `/api/v1/users/${res.body.id}`, { token, body: { profile: { bio: String(n) } } });
+          const patched = await call(first.url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: String(n) } } });
           expect(patched.status).toBe(200);
         }
-        return res.body.id as string;
+        return id;
       }),
     );
     expect(await pendingOf(users)).toBe(30);

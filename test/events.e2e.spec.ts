@@ -1,6 +1,6 @@
 import { Quota } from '../src/users/domain/quota';
 import { UserRepository } from '../src/users/persistence/user.repository';
-import { call, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser, RunningApp, startApp, testConfig } from './support/app';
 import { pendingOf, sql } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
 import { FAST_KAFKA_ENV, KafkaCollector, Received } from './support/kafka-collector';
@@ -28,14 +28,6 @@ describe('published events', () => {
     return app;
   }
 
-  async function createUser(api: RunningApp) {
-    const identity = uniqueIdentity('ev');
-    const token = await tokenFor(identity.keycloakId);
-    const res = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Eve Nt' } } });
-    expect(res.status).toBe(201);
-    return { id: res.body.id as string, token, ...identity };
-  }
-
   /** Bios set in order 0..n-1 per user, as a consumer deduplicating by ce_id sees them. */
   function biosByUser(messages: Received[]): Map<string, string[]> {
     const seen = new Set<string>();
@@ -56,7 +48,7 @@ describe('published events', () => {
     });
 
     it('publishes every user.* event with the user id as key, the envelope as value and CloudEvents headers', async () => {
-      const user = await createUser(api);
+      const user = await createUser(api.url);
       const { token, id } = user;
       expect((await call(api.url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: 'hello' } } })).status).toBe(200);
       expect((await call(api.url, 'PATCH', `/api/v1/users/${id}/preferences`, { token, body: { language: 'de-DE' } })).status).toBe(200);
@@ -97,7 +89,7 @@ describe('published events', () => {
         });
       }
       const byType = Object.fromEntries(received.map((m) => [m.topic, m.value.data]));
-      expect(byType['user.created']).toEqual({ keycloakId: user.keycloakId, email: user.email, fullName: 'Eve Nt' });
+      expect(byType['user.created']).toEqual({ keycloakId: user.keycloakId, email: user.email, fullName: 'Test User' });
       expect(byType['user.deleted']).toEqual({ deletedAt: expect.any(String), keycloakId: user.keycloakId });
       expect(received.filter((m) => m.topic === 'user.updated').map((m) => m.value.data.changes)).toEqual([
         { bio: 'hello' },
@@ -117,13 +109,13 @@ describe('published events', () => {
       await sql('SELECT pg_terminate_backend($1)', [before.pid]);
       await waitFor(async () => (await listeners()).some((l) => l.pid !== before.pid), 5000, 'a new LISTEN connection');
 
-      const { id } = await createUser(api);
+      const { id } = await createUser(api.url);
       await waitFor(async () => (await pendingOf([id])) === 0, 3000, 'the event to be published on NOTIFY');
       await collector.waitFor([id], 1);
     });
 
     it('keeps every event of an outage, in per-user order, and publishes them once Kafka is back', async () => {
-      const users = await Promise.all(Array.from({ length: 10 }, () => createUser(api)));
+      const users = await Promise.all(Array.from({ length: 10 }, () => createUser(api.url)));
       const ids = users.map((u) => u.id);
       await collector.waitFor(ids, 10);
       await broker.down();
@@ -155,7 +147,7 @@ describe('published events', () => {
 
   it('two instances on one database send each event once, in per-user order', async () => {
     const [a, b] = [await start(), await start()];
-    const users = await Promise.all(Array.from({ length: 6 }, () => createUser(a)));
+    const users = await Promise.all(Array.from({ length: 6 }, () => createUser(a.url)));
     await Promise.all(
       users.map(async ({ id, token }) => {
         for (let n = 0; n < 40; n++) {

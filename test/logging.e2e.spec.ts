@@ -1,5 +1,5 @@
 import { Logger } from 'nestjs-pino';
-import { call, INTERNAL_TOKEN, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser, INTERNAL_TOKEN, RunningApp, startApp, testConfig } from './support/app';
 import { sql } from './support/database';
 
 describe('logs', () => {
@@ -32,19 +32,11 @@ describe('logs', () => {
   });
 
   it('record every change to a user with action, userId and traceId, and never contact details or credentials', async () => {
-    const identity = uniqueIdentity('logs');
-    const token = await tokenFor(identity.keycloakId);
     const phone = '+1 555 0199 777';
     const traceparent = (n: number) => `00-${String(n).padStart(32, 'a')}-00f067aa0ba902b7-01`;
     const headers = (n: number) => ({ traceparent: traceparent(n), cookie: 'session=cookie-secret-value' });
 
-    const created = await call(api.url, 'POST', '/api/v1/users', {
-      token,
-      headers: headers(1),
-      body: { ...identity, profile: { fullName: 'Log Test', phone } },
-    });
-    expect(created.status).toBe(201);
-    const id = created.body.id;
+    const { id, token, ...identity } = await createUser(api.url, { profile: { fullName: 'Log Test', phone }, headers: headers(1) });
     const patched = await call(api.url, 'PATCH', `/api/v1/users/${id}`, { token, headers: headers(2), body: { profile: { bio: 'b' } } });
     expect(patched.status).toBe(200);
     const prefs = await call(api.url, 'PATCH', `/api/v1/users/${id}/preferences`, { token, headers: headers(3), body: { language: 'de' } });
@@ -77,14 +69,11 @@ describe('logs', () => {
   });
 
   it("log a failed database write without the row's values", async () => {
-    const identity = uniqueIdentity('logs-db');
-    const token = await tokenFor(identity.keycloakId);
-    const created = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Row Values', phone: '+1 555 0100 123' } } });
-    expect(created.status).toBe(201);
-    // PostgreSQL rejects the UPDATE: its error carries the row (detail) and TypeORM's the query parameters.
+    const { id, token, ...identity } = await createUser(api.url, { profile: { fullName: 'Row Values', phone: '+1 555 0100 123' } });
+    // PostgreSQL rejects the UPDATE: its error carries the row (detail).
     await sql("ALTER TABLE users ADD CONSTRAINT test_log_db_failure CHECK (bio IS DISTINCT FROM 'explode') NOT VALID");
     try {
-      const failed = await call(api.url, 'PATCH', `/api/v1/users/${created.body.id}`, { token, body: { profile: { bio: 'explode' } } });
+      const failed = await call(api.url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: 'explode' } } });
       expect(failed.status).toBe(500);
     } finally {
       await sql('ALTER TABLE users DROP CONSTRAINT test_log_db_failure');

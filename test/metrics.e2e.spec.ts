@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Metrics } from '../src/observability/metrics';
-import { call, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser, RunningApp, startApp, testConfig } from './support/app';
 import { sql } from './support/database';
 import { families, hasPromtool, parseSamples, promqlProblems, promtoolCheck, Sample, valueOf } from './support/prometheus';
 
@@ -13,13 +13,10 @@ describe('GET /metrics', () => {
 
   beforeAll(async () => {
     api = await startApp();
-    const identity = uniqueIdentity('metrics');
-    const token = await tokenFor(identity.keycloakId);
-    const created = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Met Rics' } } });
-    expect(created.status).toBe(201);
-    userId = created.body.id;
+    const { id, token, keycloakId } = await createUser(api.url);
+    userId = id;
     await sql('UPDATE users SET storage_used = 4096 WHERE id = $1', [userId]);
-    for (const path of [`/api/v1/users/${userId}`, `/api/v1/users/${userId}`, `/api/v1/users/by-keycloak/${identity.keycloakId}`]) {
+    for (const path of [`/api/v1/users/${userId}`, `/api/v1/users/${userId}`, `/api/v1/users/by-keycloak/${keycloakId}`]) {
       expect((await call(api.url, 'GET', path, { token })).status).toBe(200);
     }
     expect((await call(api.url, 'PATCH', `/api/v1/users/${userId}`, { token, body: { profile: { bio: 'hi' } } })).status).toBe(200);
@@ -161,11 +158,8 @@ describe('GET /metrics with METRICS_ENABLED=false', () => {
   afterAll(() => api.close());
 
   it('times neither requests nor database calls, and still counts', async () => {
-    const identity = uniqueIdentity('nometrics');
-    const token = await tokenFor(identity.keycloakId);
-    const created = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'No Timing' } } });
-    expect(created.status).toBe(201);
-    expect((await call(api.url, 'GET', `/api/v1/users/${created.body.id}`, { token })).status).toBe(200);
+    const { id, token } = await createUser(api.url);
+    expect((await call(api.url, 'GET', `/api/v1/users/${id}`, { token })).status).toBe(200);
 
     const samples = parseSamples(await (await fetch(`${api.url}/metrics`)).text());
     const seriesOf = (name: string) => samples.filter((sample) => sample.name === name);

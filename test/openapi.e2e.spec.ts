@@ -65,7 +65,7 @@ describe('OpenAPI', () => {
             r: expect.objectContaining({ content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponse' } } } }),
           });
         } else {
-          expect({ where, security: operation.security }).toEqual({ where, security: undefined });
+          expect({ where, security: operation.security }).toEqual({ where, security: [] });
         }
         expect(operation.summary).toEqual(expect.any(String));
       }
@@ -73,6 +73,23 @@ describe('OpenAPI', () => {
     expect(Object.keys(generated.components.schemas.ErrorResponse.properties)).toEqual(
       expect.arrayContaining(['statusCode', 'error', 'code', 'message', 'details', 'timestamp', 'path', 'traceId']),
     );
+  });
+
+  it('names a server and documents what any route may answer: 413 and 415 where a body is parsed, 304 where If-None-Match is read', () => {
+    expect(generated.servers).toEqual([expect.objectContaining({ url: '/' })]);
+    for (const [path, operations] of Object.entries(generated.paths as Record<string, Record<string, any>>)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const expected = [
+          '4XX',
+          '5XX',
+          ...(['post', 'put', 'patch', 'delete'].includes(method) ? ['413', '415'] : []),
+          ...(operation.parameters?.some((p: { name: string }) => p.name === 'If-None-Match') ? ['304'] : []),
+          ...(path.startsWith('/api/') ? ['401', '429'] : []),
+        ];
+        const where = `${method} ${path}`;
+        expect({ where, missing: expected.filter((status) => !(status in operation.responses)) }).toEqual({ where, missing: [] });
+      }
+    }
   });
 });
 

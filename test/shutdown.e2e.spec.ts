@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { call, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser } from './support/app';
 import { buildService, Service, startService } from './support/built-service';
 import { TEST_DATABASE_URL } from './support/database';
 import { waitFor } from './support/wait';
@@ -35,13 +35,10 @@ describe('graceful shutdown of the built service', () => {
   beforeAll(buildService, 120_000);
 
   async function userInFlight(url: string, requests: number) {
-    const identity = uniqueIdentity('shutdown');
-    const token = await tokenFor(identity.keycloakId);
-    const created = await call(url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Shut Down' } } });
-    expect(created.status).toBe(201);
-    const lock = await lockUser(created.body.id);
+    const { id, token } = await createUser(url);
+    const lock = await lockUser(id);
     const inFlight = Array.from({ length: requests }, (_, i) =>
-      call(url, 'PATCH', `/api/v1/users/${created.body.id}`, { token, body: { profile: { bio: `in flight ${i}` } } }).catch(
+      call(url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: `in flight ${i}` } } }).catch(
         (error: Error) => ({ status: 0, body: error.message }),
       ),
     );

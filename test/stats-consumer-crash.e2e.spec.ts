@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { Kafka, Producer } from 'kafkajs';
 import { createKafka } from '../src/messaging/kafka-client';
 import { KafkaEventConsumer } from '../src/messaging/kafka-event-consumer';
-import { CONSUMED_TOPICS } from '../src/users/events/consumed-event';
+import { CONSUMED_TOPICS } from '../src/users/usage-events/consumed-event';
 import { RunningApp, startApp, testConfig, uniqueIdentity } from './support/app';
 import { sql, TEST_DATABASE_URL } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, Producer } from 'kafkajs';
-import { call, INTERNAL_TOKEN, RunningApp, startApp, testConfig, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser, INTERNAL_TOKEN, RunningApp, startApp, testConfig, tokenFor } from './support/app';
 import { sql } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
-import { CONSUMED_TOPICS } from '../src/users/events/consumed-event';
+import { CONSUMED_TOPICS } from '../src/users/usage-events/consumed-event';
 import { kafkaEnv, readTopic, sendEvents, testKafka, testProducer, waitForCommitted } from './support/kafka';
 import { waitFor } from './support/wait';
 
@@ -30,12 +30,7 @@ describe('stats consumer over Kafka', () => {
   });
 
   const internal = { 'x-internal-token': INTERNAL_TOKEN };
-  async function createUser(): Promise<string> {
-    const identity = uniqueIdentity();
-    const res = await call(api.url, 'POST', '/api/v1/users', { headers: internal, body: { ...identity, profile: { fullName: 'Kafka User' } } });
-    expect(res.status).toBe(201);
-    return res.body.id;
-  }
+  const newUserId = async () => (await createUser(api.url)).id;
   const stats = async (id: string) => (await call(api.url, 'GET', `/api/v1/users/${id}/stats`, { headers: internal })).body;
   const event = (eventType: string, userId: string, data: Record<string, unknown>, eventId: string = randomUUID()) => ({
     eventId,
@@ -56,7 +51,7 @@ describe('stats consumer over Kafka', () => {
   });
 
   it('counts each event type once when every event is delivered twice', async () => {
-    const userId = await createUser();
+    const userId = await newUserId();
     const created = [1, 2, 3].map((i) => event('interview.created', userId, { interviewId: `i${i}` }));
     const others = [
       event('interview.completed', userId, { interviewId: 'i1' }),
@@ -91,7 +86,7 @@ describe('stats consumer over Kafka', () => {
   });
 
   it('clamps counters at zero when closing and deleting events come first', async () => {
-    const userId = await createUser();
+    const userId = await newUserId();
     await sendEvents(producer, [
       event('interview.completed', userId, { interviewId: 'never-created' }),
       event('interview.deleted', userId, { interviewId: 'never-created' }),
@@ -107,7 +102,7 @@ describe('stats consumer over Kafka', () => {
   });
 
   it('records quota threshold events in the outbox in the same transaction', async () => {
-    const userId = await createUser();
+    const userId = await newUserId();
     await sendEvents(producer, Array.from({ length: 8 }, (_, i) => event('interview.created', userId, { interviewId: `t${i}` })));
     await drain();
     const outbox = await sql<{ payload: any }>(
@@ -118,8 +113,8 @@ describe('stats consumer over Kafka', () => {
   });
 
   it('sends poison messages to user-service.dlq with the reason and goes on with the next good one', async () => {
-    const userId = await createUser();
-    const deletedId = await createUser();
+    const userId = await newUserId();
+    const deletedId = await newUserId();
     const token = await tokenFor('admin', { admin: true });
     expect((await call(api.url, 'DELETE', `/api/v1/users/${deletedId}`, { token })).status).toBe(200);
     const marker = randomUUID();
@@ -164,7 +159,7 @@ describe('stats consumer over Kafka', () => {
   });
 
   it('dead-letters an event PostgreSQL refuses and applies the rest of its batch', async () => {
-    const userId = await createUser();
+    const userId = await newUserId();
     // 1 MiB below bigint's maximum: a 2^53-1 byte file overflows the total, a 1000 byte one does not.
     await sql('UPDATE users SET storage_used = 9223372036853727231 WHERE id = $1', [userId]);
     const overflowing = event('media.uploaded', userId, { fileId: 'huge', fileSize: Number.MAX_SAFE_INTEGER });

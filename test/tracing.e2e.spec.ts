@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CONSUMED_TOPICS } from '../src/users/events/consumed-event';
-import { call, INTERNAL_TOKEN, tokenFor, uniqueIdentity } from './support/app';
+import { CONSUMED_TOPICS } from '../src/users/usage-events/consumed-event';
+import { call, createUser, INTERNAL_TOKEN } from './support/app';
 import { buildService, Service, startService } from './support/built-service';
 import { sql } from './support/database';
 import { waitFor } from './support/wait';
@@ -70,11 +70,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: '50',
     });
-    const identity = uniqueIdentity('tracing');
-    token = await tokenFor(identity.keycloakId);
-    const created = await call(service.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Tra Cing' } } });
-    expect(created.status).toBe(201);
-    userId = created.body.id;
+    ({ id: userId, token } = await createUser(service.url));
   }, 120_000);
   afterAll(async () => {
     if (service?.child.exitCode === null) service.child.kill('SIGKILL');
@@ -144,17 +140,10 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
   });
 
   describe('of Kafka traffic', () => {
-    async function createUser(): Promise<string> {
-      const created = await call(service.url, 'POST', '/api/v1/users', {
-        headers: { 'x-internal-token': INTERNAL_TOKEN },
-        body: { ...uniqueIdentity('tracing-kafka'), profile: { fullName: 'Kaf Ka' } },
-      });
-      expect(created.status).toBe(201);
-      return created.body.id;
-    }
+    const newUserId = async () => (await createUser(service.url)).id;
 
     it('publishes with a producer span whose context travels in the message', async () => {
-      const userId = await createUser();
+      const userId = await newUserId();
       const messages = await readTopic(testKafka(broker), 'user.created', (read) => read.some((m) => m.key === userId));
       const message = messages.find((m) => m.key === userId)!;
       const traceId = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(message.headers.traceparent)?.[1];
@@ -164,7 +153,7 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     });
 
     it('applies a consumed batch in a trace of its own, each message linked to its producer, the database work inside', async () => {
-      const userId = await createUser();
+      const userId = await newUserId();
       const producerTrace = '0af7651916cd43dd8448eb211c80319c';
       const producer = await testProducer(testKafka(broker));
       try {

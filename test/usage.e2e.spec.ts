@@ -1,4 +1,4 @@
-import { call, INTERNAL_TOKEN, RunningApp, startApp, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser, INTERNAL_TOKEN, RunningApp, startApp, tokenFor } from './support/app';
 import { sql } from './support/database';
 import { IdempotencyKeyExpiry } from '../src/users/persistence/idempotency-key-expiry';
 
@@ -11,13 +11,6 @@ describe('stats and quota API', () => {
 
   const internal = { 'x-internal-token': INTERNAL_TOKEN };
 
-  async function createUser() {
-    const identity = uniqueIdentity();
-    const token = await tokenFor(identity.keycloakId);
-    const res = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName: 'Stat Tester' } } });
-    expect(res.status).toBe(201);
-    return { id: res.body.id as string, token };
-  }
   const increment = (id: string, key?: string) =>
     call(api.url, 'POST', `/api/v1/users/${id}/stats/increment-interviews`, {
       headers: { ...internal, ...(key === undefined ? {} : { 'idempotency-key': key }) },
@@ -34,7 +27,7 @@ describe('stats and quota API', () => {
   });
 
   it('shows the stats with a formatted size to the owner, admins and services, not to others', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     await sql('UPDATE users SET storage_used = $2, interviews_created = 3, interviews_active = 2, candidates_total = 7 WHERE id = $1', [
       id,
       String(1.5 * 1024 ** 3),
@@ -59,8 +52,27 @@ describe('stats and quota API', () => {
     expect((await call(api.url, 'GET', `/api/v1/users/nope/stats`, { headers: internal })).body.code).toBe('VALIDATION_FAILED');
   });
 
+  it('answers 304 without a body when If-None-Match names the current version (strong, weak, in a list, or *)', async () => {
+    const { id, token } = await createUser(api.url);
+    const paths = [`/api/v1/users/${id}/stats`, `/api/v1/users/${id}/quota`];
+    const get = (path: string, tag: string) => call(api.url, 'GET', path, { token, headers: { 'if-none-match': tag } });
+    for (const path of paths) {
+      for (const tag of ['"1"', 'W/"1"', '"7", "1"', '*']) {
+        const res = await get(path, tag);
+        expect({ path, tag, status: res.status, body: res.body, etag: res.headers.get('etag') }).toEqual({ path, tag, status: 304, body: undefined, etag: '"1"' });
+      }
+      expect((await get(path, '"2"')).status).toBe(200);
+    }
+    await increment(id);
+    for (const path of paths) {
+      const res = await get(path, '"1"');
+      expect({ path, status: res.status, etag: res.headers.get('etag') }).toEqual({ path, status: 200, etag: '"2"' });
+      expect(res.body).toEqual((await call(api.url, 'GET', path, { token })).body);
+    }
+  });
+
   it('lets only internal services increment: user and admin tokens get 403', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     const mine = await call(api.url, 'POST', `/api/v1/users/${id}/stats/increment-interviews`, { token });
     expect(mine.status).toBe(403);
     expect(mine.body.code).toBe('ACCESS_DENIED');
@@ -77,7 +89,7 @@ describe('stats and quota API', () => {
   });
 
   it('applies a request with an Idempotency-Key once, also when duplicates arrive together', async () => {
-    const { id } = await createUser();
+    const { id } = await createUser(api.url);
     const first = await increment(id, 'key-' + id);
     expect(first.status).toBe(200);
     await increment(id); // a change in between: the replay still answers what the first call answered
@@ -95,7 +107,7 @@ describe('stats and quota API', () => {
   });
 
   it('forgets a key after IDEMPOTENCY_KEY_TTL_HOURS (24): the same key is then a new call', async () => {
-    const { id } = await createUser();
+    const { id } = await createUser(api.url);
     expect((await increment(id, 'old-' + id)).body.interviewsCreated).toBe(1);
     expect((await increment(id, 'new-' + id)).body.interviewsCreated).toBe(2);
     await sql(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1`, ['old-' + id]);
@@ -111,8 +123,8 @@ describe('stats and quota API', () => {
   });
 
   it('refuses a key reused for another user (also concurrently) and a malformed key', async () => {
-    const a = await createUser();
-    const b = await createUser();
+    const a = await createUser(api.url);
+    const b = await createUser(api.url);
     expect((await increment(a.id, 'shared-' + a.id)).status).toBe(200);
     const reused = await increment(b.id, 'shared-' + a.id);
     expect(reused.status).toBe(422);
@@ -129,7 +141,7 @@ describe('stats and quota API', () => {
   });
 
   it('reports the quota, interviews counted as active ones', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     await sql('UPDATE users SET interviews_created = 12, interviews_active = 4, storage_used = 1073741824 WHERE id = $1', [id]);
     const res = await call(api.url, 'GET', `/api/v1/users/${id}/quota`, { token });
     expect(res.status).toBe(200);
@@ -142,7 +154,7 @@ describe('stats and quota API', () => {
   });
 
   it('sets the quota (internal only, If-Match) and records the threshold events it crosses', async () => {
-    const { id, token } = await createUser();
+    const { id, token } = await createUser(api.url);
     await sql('UPDATE users SET interviews_active = 4 WHERE id = $1', [id]);
     const put = (body: unknown, headers: Record<string, string> = {}) =>
       call(api.url, 'PUT', `/api/v1/users/${id}/quota`, { headers: { ...internal, ...headers }, body });
@@ -167,7 +179,7 @@ describe('stats and quota API', () => {
   });
 
   it('answers 400 for bad quota bodies', async () => {
-    const { id } = await createUser();
+    const { id } = await createUser(api.url);
     const put = (body: unknown) => call(api.url, 'PUT', `/api/v1/users/${id}/quota`, { headers: internal, body });
     const fields = async (body: unknown) => {
       const res = await put(body);

@@ -1,26 +1,30 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/config';
 import { dataSourceOptions } from '../src/config/database';
+import { PgPool } from '../src/config/pg-pool';
 import { EmailTaken } from '../src/users/domain/errors';
 import { User } from '../src/users/domain/user';
 import { Metrics } from '../src/observability/metrics';
 import { PgUserReader } from '../src/users/persistence/pg-user.reader';
-import { TypeOrmUserRepository } from '../src/users/persistence/typeorm-user.repository';
+import { PgUserRepository } from '../src/users/persistence/pg-user.repository';
+import { UsageRecorder } from '../src/users/persistence/user.repository';
 import { uniqueIdentity } from './support/app';
 import { sql, TEST_DATABASE_URL } from './support/database';
 
-describe('TypeOrmUserRepository on PostgreSQL', () => {
+describe('PgUserRepository on PostgreSQL', () => {
   let dataSource: DataSource;
-  let repository: TypeOrmUserRepository;
+  let repository: PgUserRepository;
   let reader: PgUserReader;
 
   beforeAll(async () => {
     const config = loadConfig({ DATABASE_URL: TEST_DATABASE_URL, NODE_ENV: 'test' });
     dataSource = await new DataSource({ ...dataSourceOptions(config, null), migrationsRun: false }).initialize();
     const metrics = new Metrics();
-    repository = new TypeOrmUserRepository(dataSource, metrics);
-    reader = new PgUserReader(dataSource, metrics);
+    const pg = new PgPool(dataSource);
+    repository = new PgUserRepository(pg, metrics);
+    reader = new PgUserReader(pg, metrics);
   });
   afterAll(() => dataSource.destroy());
 
@@ -75,5 +79,28 @@ describe('TypeOrmUserRepository on PostgreSQL', () => {
     );
     expect((await reader.findById(user.id))!.version).toBe(11);
     expect(await outboxCount(user.id)).toBe(11);
+  });
+
+  it('records usage events once: a copy in the batch or a redelivery is a duplicate; a failure before the commit claims nothing', async () => {
+    const user = newUser();
+    await repository.create(user);
+    const created = (eventId: string) => ({ eventId, eventType: 'interview.created', userId: user.id });
+    const record = (fresh: Array<{ userId: string }>, users: ReadonlyMap<string, UsageRecorder>) => {
+      for (const event of fresh) users.get(event.userId)!.recordInterviewCreated();
+      return fresh.length;
+    };
+    const done = async () => undefined;
+    const [a, b] = [randomUUID(), randomUUID()];
+
+    expect(await repository.recordUsageOnce([created(a), created(a)], record, done)).toEqual({ result: 1, duplicates: [created(a)] });
+    const failing = async () => {
+      throw new Error('dead letters not published');
+    };
+    await expect(repository.recordUsageOnce([created(b)], record, failing)).rejects.toThrow('dead letters not published');
+    expect(await repository.recordUsageOnce([created(a), created(b)], record, done)).toEqual({ result: 1, duplicates: [created(a)] });
+
+    const state = (await reader.findById(user.id))!;
+    expect(state.stats.interviewsCreated).toBe(2);
+    expect(state.version).toBe(3);
   });
 });

@@ -1,4 +1,4 @@
-import { call, INTERNAL_TOKEN, RunningApp, startApp, tokenFor, uniqueIdentity } from './support/app';
+import { call, createUser, INTERNAL_TOKEN, RunningApp, startApp, tokenFor, uniqueIdentity } from './support/app';
 import { outboxOf, sql } from './support/database';
 
 describe('users API', () => {
@@ -8,13 +8,7 @@ describe('users API', () => {
   });
   afterAll(() => api.close());
 
-  async function createUser(fullName = 'Ann Smith') {
-    const identity = uniqueIdentity();
-    const token = await tokenFor(identity.keycloakId);
-    const res = await call(api.url, 'POST', '/api/v1/users', { token, body: { ...identity, profile: { fullName } } });
-    expect(res.status).toBe(201);
-    return { ...identity, token, user: res.body, etag: res.headers.get('etag')! };
-  }
+  const newUser = () => createUser(api.url, { profile: { fullName: 'Ann Smith' } });
 
   it('creates a user with defaults, normalised email, an ETag and a user.created outbox row', async () => {
     const identity = uniqueIdentity();
@@ -50,7 +44,7 @@ describe('users API', () => {
   });
 
   it('reads a user by id and by Keycloak id, with ETag and 304 on If-None-Match', async () => {
-    const { user, token, keycloakId } = await createUser();
+    const { user, token, keycloakId } = await newUser();
     const byId = await call(api.url, 'GET', `/api/v1/users/${user.id}`, { token });
     expect(byId.status).toBe(200);
     expect(byId.body).toEqual(user);
@@ -60,12 +54,17 @@ describe('users API', () => {
     expect(byKeycloak.status).toBe(200);
     expect(byKeycloak.body.id).toBe(user.id);
 
-    const cached = await call(api.url, 'GET', `/api/v1/users/${user.id}`, { token, headers: { 'if-none-match': '"1"' } });
-    expect(cached.status).toBe(304);
+    for (const path of [`/api/v1/users/${user.id}`, `/api/v1/users/by-keycloak/${keycloakId}`, `/api/v1/users/${user.id}/preferences`]) {
+      for (const tag of ['"1"', 'W/"1"', '*']) {
+        const cached = await call(api.url, 'GET', path, { token, headers: { 'if-none-match': tag } });
+        expect({ path, tag, status: cached.status, body: cached.body }).toEqual({ path, tag, status: 304, body: undefined });
+      }
+      expect((await call(api.url, 'GET', path, { token, headers: { 'if-none-match': '"2"' } })).status).toBe(200);
+    }
   });
 
   it('answers 409 for a taken email (in any case) or Keycloak id', async () => {
-    const { email, keycloakId } = await createUser();
+    const { email, keycloakId } = await newUser();
     const other = uniqueIdentity();
     const internal = { 'x-internal-token': INTERNAL_TOKEN };
 
@@ -85,7 +84,7 @@ describe('users API', () => {
   });
 
   it('PATCH merges: absent unchanged, null clears, version and user.updated follow real changes only', async () => {
-    const { user, token } = await createUser();
+    const { user, token } = await newUser();
     const path = `/api/v1/users/${user.id}`;
     const first = await call(api.url, 'PATCH', path, { token, body: { profile: { companyName: 'Acme', phone: '+1 555 0100' } } });
     expect(first.status).toBe(200);
@@ -107,7 +106,7 @@ describe('users API', () => {
   });
 
   it('PUT /profile replaces the profile, clearing what is left out', async () => {
-    const { user, token } = await createUser();
+    const { user, token } = await newUser();
     await call(api.url, 'PATCH', `/api/v1/users/${user.id}`, { token, body: { profile: { companyName: 'Acme', bio: 'Hello' } } });
     const res = await call(api.url, 'PUT', `/api/v1/users/${user.id}/profile`, { token, body: { fullName: 'Ann B. Smith', phone: '12345' } });
     expect(res.status).toBe(200);
@@ -118,7 +117,7 @@ describe('users API', () => {
   });
 
   it('honours If-Match: 412 on a stale version, success on the current one', async () => {
-    const { user, token } = await createUser();
+    const { user, token } = await newUser();
     const path = `/api/v1/users/${user.id}`;
     const stale = await call(api.url, 'PATCH', path, { token, headers: { 'if-match': '"7"' }, body: { profile: { bio: 'x' } } });
     expect(stale.status).toBe(412);
@@ -135,7 +134,7 @@ describe('users API', () => {
   });
 
   it('never loses one of many concurrent PATCHes', async () => {
-    const { user, token } = await createUser();
+    const { user, token } = await newUser();
     const fields = ['companyName', 'phone', 'bio'] as const;
     const values = { companyName: 'Acme', phone: '555 0100', bio: 'Bio' };
     const results = await Promise.all(
@@ -161,7 +160,7 @@ describe('users API', () => {
   });
 
   it('concurrent PATCHes with the same If-Match: exactly one wins, the others get 412', async () => {
-    const { user, token } = await createUser();
+    const { user, token } = await newUser();
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         call(api.url, 'PATCH', `/api/v1/users/${user.id}`, { token, headers: { 'if-match': '"1"' }, body: { profile: { bio: `b${i}` } } }),
@@ -171,7 +170,7 @@ describe('users API', () => {
   });
 
   it('soft-deletes: 404 everywhere afterwards, user.deleted recorded, email and Keycloak id free again', async () => {
-    const { user, token, email, keycloakId } = await createUser();
+    const { user, token, email, keycloakId } = await newUser();
     const del = await call(api.url, 'DELETE', `/api/v1/users/${user.id}`, { token });
     expect(del.status).toBe(200);
     expect(del.body).toEqual({ message: 'User deleted successfully' });
@@ -205,7 +204,7 @@ describe('users API', () => {
   });
 
   it('reads and patches preferences with validation and a user.updated event', async () => {
-    const { user, token } = await createUser();
+    const { user, token } = await newUser();
     const path = `/api/v1/users/${user.id}/preferences`;
     const initial = await call(api.url, 'GET', path, { token });
     expect(initial.status).toBe(200);

@@ -22,9 +22,11 @@ const { dataSourceOptions } = dist('config/database');
 const { createKafka } = dist('messaging/kafka-client');
 const { KafkaEventConsumer } = dist('messaging/kafka-event-consumer');
 const { KafkaEventPublisher } = dist('messaging/kafka-event-publisher');
-const { CONSUMED_TOPICS } = dist('users/events/consumed-event');
-const { StatsProjector } = dist('users/events/stats-projector');
+const { CONSUMED_TOPICS } = dist('users/usage-events/consumed-event');
+const { StatsProjector } = dist('users/usage-events/stats-projector');
 const { Metrics } = dist('observability/metrics');
+const { PgPool } = dist('config/pg-pool');
+const { PgUserRepository } = dist('users/persistence/pg-user.repository');
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const USERS = Number(process.env.BENCH_USERS ?? 200);
@@ -84,7 +86,8 @@ async function runProjector(broker, kafka, groupId) {
   const dataSource = await new DataSource({ ...dataSourceOptions(config, null), migrationsRun: false }).initialize();
   const publisher = new KafkaEventPublisher(createKafka(config.kafka));
   await publisher.connect();
-  const projector = new StatsProjector(dataSource, publisher, new Metrics());
+  const metrics = new Metrics();
+  const projector = new StatsProjector(new PgUserRepository(new PgPool(dataSource), metrics), publisher, metrics);
   const consumer = new KafkaEventConsumer(createKafka(config.kafka), { ...config.kafka.consumer, groupId, topics: CONSUMED_TOPICS });
   const clock = new Clock();
   await consumer.start(async (batch) => {

@@ -28,7 +28,7 @@ const pool = new Pool({
   max: Number(process.env.DATABASE_POOL_SIZE || 10),
 });
 
-// The same text and column list as src/users/persistence/pg-user.reader.ts.
+// The same text as src/users/persistence/pg-user.reader.ts, with the column list of user.mapper.ts.
 const COLUMNS = `id, keycloak_id AS "keycloakId", email, status, full_name AS "fullName", company_name AS "companyName",
   phone, bio, avatar_url AS "avatarUrl", interviews_created AS "interviewsCreated",
   interviews_active AS "interviewsActive", candidates_total AS "candidatesTotal", storage_used AS "storageUsed",

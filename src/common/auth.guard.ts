@@ -1,14 +1,15 @@
-import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AccessDenied, Unauthenticated } from './domain-error';
+import { ApiNoSecurity } from './openapi';
 import { Actor, TokenVerifier } from './token-verifier';
 
 const PUBLIC = 'auth:public';
 const INTERNAL_ONLY = 'auth:internal-only';
 
-/** Health and metrics: no token. Everything else needs one. */
-export const Public = () => SetMetadata(PUBLIC, true);
+/** Health, metrics and the embedded store's avatar files: no token (and `security: []` in the OpenAPI document). Everything else needs one. */
+export const Public = () => applyDecorators(SetMetadata(PUBLIC, true), ApiNoSecurity());
 /** Endpoints only other services may call (user tokens, even admin ones, get 403). */
 export const InternalOnly = () => SetMetadata(INTERNAL_ONLY, true);
 

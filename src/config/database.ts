@@ -8,11 +8,10 @@ import { NotifyOutboxInserts1763800000000 } from '../../migrations/1763800000000
 import { CreateIdempotencyKeys1763900000000 } from '../../migrations/1763900000000-CreateIdempotencyKeys';
 import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAvatarKeys';
 import { OutboxEntity } from '../messaging/outbox.entity';
-import { ProcessedEventEntity } from '../messaging/processed-event.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
 
-export const ENTITIES = [UserEntity, OutboxEntity, ProcessedEventEntity];
+export const ENTITIES = [UserEntity, OutboxEntity];
 // Listed, not globbed, so tests, the CLI and the compiled service load the same set.
 export const MIGRATIONS = [
   CreateUserSchema1763700000000,

@@ -1,4 +1,4 @@
-import { EntityManager } from 'typeorm';
+import type { PoolClient } from 'pg';
 
 export const SERVICE_NAME = 'user-service';
 
@@ -7,10 +7,10 @@ export const SERVICE_NAME = 'user-service';
  * were applied before (a redelivery). Ids are inserted in sorted order so that two transactions
  * claiming overlapping ids wait for each other instead of deadlocking.
  */
-export async function claimEvents(manager: EntityManager, events: Array<{ eventId: string; topic: string }>): Promise<Set<string>> {
+export async function claimEvents(tx: PoolClient, events: Array<{ eventId: string; topic: string }>): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const sorted = [...events].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-  const rows: Array<{ event_id: string }> = await manager.query(
+  const { rows } = await tx.query<{ event_id: string }>(
     `INSERT INTO processed_events (event_id, service_name, topic)
      SELECT e.event_id, $3, e.topic FROM unnest($1::varchar[], $2::varchar[]) WITH ORDINALITY AS e(event_id, topic, n)
      ORDER BY e.n

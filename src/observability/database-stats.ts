@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { UserReader } from '../users/persistence/user.repository';
 import { Metrics } from './metrics';
 
 export interface OutboxBacklog {
@@ -16,15 +17,16 @@ export class DatabaseStats implements OnModuleInit {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly users: UserReader,
     private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
     this.metrics.onScrape(async () => {
       try {
-        const [backlog, storage] = await Promise.all([this.outboxBacklog(), this.storageUsedBytes()]);
+        const [backlog, storage] = await Promise.all([this.outboxBacklog(), withTimeout(this.users.totalStorageUsed())]);
         this.metrics.setOutboxBacklog(backlog.pending, backlog.oldestAgeSeconds);
-        this.metrics.setStorageUsed(storage);
+        this.metrics.setStorageUsed(Number(storage));
       } catch (error) {
         // The scrape still answers (process metrics matter most when the database is in trouble).
         this.logger.warn(`Database gauges not refreshed: ${(error as Error).message}`);
@@ -37,27 +39,21 @@ export class DatabaseStats implements OnModuleInit {
    * so the first pending id is (near enough) the oldest pending row.
    */
   async outboxBacklog(): Promise<OutboxBacklog> {
-    const [row] = await this.query<{ pending: string; age: number | null }>(
-      `SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) AS pending,
-              (SELECT extract(epoch FROM now() - created_at)::float8 FROM outbox
-                WHERE published_at IS NULL ORDER BY id LIMIT 1) AS age`,
+    const [row] = await withTimeout<Array<{ pending: string; age: number | null }>>(
+      this.dataSource.query(
+        `SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) AS pending,
+                (SELECT extract(epoch FROM now() - created_at)::float8 FROM outbox
+                  WHERE published_at IS NULL ORDER BY id LIMIT 1) AS age`,
+      ),
     );
     return { pending: Number(row.pending), oldestAgeSeconds: Math.max(0, row.age ?? 0) };
   }
+}
 
-  /** A sum over live users: one scan per scrape instead of a series per user. */
-  async storageUsedBytes(): Promise<number> {
-    const [row] = await this.query<{ bytes: string }>(
-      'SELECT coalesce(sum(storage_used), 0)::text AS bytes FROM users WHERE deleted_at IS NULL',
-    );
-    return Number(row.bytes);
-  }
-
-  private query<T>(sql: string): Promise<T[]> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`database did not answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
-    });
-    return Promise.race([this.dataSource.query(sql) as Promise<T[]>, timeout]).finally(() => clearTimeout(timer));
-  }
+function withTimeout<T>(query: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`database did not answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+  });
+  return Promise.race([query, timeout]).finally(() => clearTimeout(timer));
 }

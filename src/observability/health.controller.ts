@@ -3,12 +3,11 @@ import { TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Pool } from 'pg';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
 import { DomainError } from '../common/domain-error';
 import { ErrorResponse } from '../common/openapi';
 import { AppConfig } from '../config/config';
+import { PgPool } from '../config/pg-pool';
 import { DatabaseStats } from './database-stats';
 import { KafkaHealth, StorageHealth } from './health-contributors';
 import { HealthReport, LiveReport } from './health.schema';
@@ -22,7 +21,7 @@ const PING_TIMEOUT_MS = 1000;
 export class HealthController {
   constructor(
     private readonly db: TypeOrmHealthIndicator,
-    private readonly dataSource: DataSource,
+    private readonly pg: PgPool,
     private readonly stats: DatabaseStats,
     private readonly config: AppConfig,
     private readonly kafka: KafkaHealth,
@@ -67,7 +66,6 @@ export class HealthController {
     const embedded = !this.config.databaseUrl;
     const result = await this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS });
     if (result.database.status !== 'up') return { status: 'disconnected', connections: 0, embedded };
-    const pool = (this.dataSource.driver as unknown as { master: Partial<Pool> }).master;
-    return { status: 'connected', connections: pool.totalCount ?? 0, embedded };
+    return { status: 'connected', connections: this.pg.pool.totalCount, embedded };
   }
 }

@@ -4,6 +4,7 @@ import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../common/auth.guard';
+import { ApiErrors } from '../common/openapi';
 import { DomainError } from '../common/domain-error';
 import { AVATAR_CACHE_CONTROL, AVATAR_KEY, AvatarStorage } from './avatar-storage';
 import { LocalAvatarStorage } from './local-avatar-storage';
@@ -28,6 +29,7 @@ export class AvatarFilesController {
   @ApiOperation({ summary: 'An avatar image of the embedded store (only without MinIO); immutable, cacheable for a year' })
   @ApiProduces('image/jpeg', 'image/png')
   @ApiOkResponse({ description: 'The image', schema: { type: 'string', format: 'binary' } })
+  @ApiErrors([404, 'NOT_FOUND'], [429, 'RATE_LIMITED'])
   async get(
     @Param('userId') userId: string,
     @Param('hash') hash: string,

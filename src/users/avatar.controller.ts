@@ -13,7 +13,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors, ApiIfMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { CurrentActor } from '../common/auth.guard';
-import { assertVersion, etagOf, parseIfMatch } from '../common/if-match';
+import { assertVersion, parseIfMatch, withEtag } from '../common/etag';
 import { Actor } from '../common/token-verifier';
 import { AvatarProcessor } from '../storage/avatar-processor';
 import { UuidParam } from '../common/uuid.pipe';
@@ -84,12 +84,11 @@ export class AvatarController {
     const user = await this.queries.execute(new GetUser(actor, { id }));
     assertVersion(ifMatch, user.version);
 
-    const { version, ...avatar } = await this.processor.admit(async () => {
+    const replaced = await this.processor.admit(async () => {
       const image = await readAvatarUpload(request);
       return this.commands.execute(new ReplaceAvatar(actor, id, image, ifMatch));
     });
-    void reply.header('etag', etagOf(version));
-    return avatar;
+    return withEtag(reply, replaced);
   }
 
   @Delete(':id/avatar')
@@ -105,8 +104,7 @@ export class AvatarController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const version = await this.commands.execute(new RemoveAvatar(actor, id, parseIfMatch(ifMatch)));
-    void reply.header('etag', etagOf(version));
-    return { message: 'Avatar deleted successfully' };
+    const { version } = await this.commands.execute(new RemoveAvatar(actor, id, parseIfMatch(ifMatch)));
+    return withEtag(reply, { view: { message: 'Avatar deleted successfully' }, version });
   }
 }

@@ -1,18 +1,11 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Put, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import {
-  ApiBearerAuth,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiErrors, ApiIfMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
+import { ApiErrors, ApiIfMatch, ApiIfNoneMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { CurrentActor, InternalOnly } from '../common/auth.guard';
 import { parseIdempotencyKey } from '../common/idempotency-key';
-import { etagOf, parseIfMatch } from '../common/if-match';
+import { parseIfMatch, withEtag } from '../common/etag';
 import { Actor } from '../common/token-verifier';
 import { UuidParam } from '../common/uuid.pipe';
 import { IncrementInterviews } from './commands/increment-interviews';
@@ -21,8 +14,6 @@ import { SetQuotaDto } from './dto';
 import { GetQuota } from './queries/get-quota';
 import { GetStats } from './queries/get-stats';
 import { QuotaUsageViewResponse, UsageStatsResponse } from './user.responses';
-import { Versioned } from './user.view';
-
 
 /** Usage statistics and quotas: read by the user, changed by other services. */
 @ApiTags('usage')
@@ -39,10 +30,16 @@ export class UsageController {
   @Get(':id/stats')
   @ApiOperation({ summary: 'Usage statistics, fed by interview, candidate and media events' })
   @ApiUserId()
+  @ApiIfNoneMatch()
   @ApiOkResponse({ type: UsageStatsResponse, headers: ETAG_HEADER })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
-  async stats(@CurrentActor() actor: Actor, @UuidParam() id: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    return withEtag(reply, await this.queries.execute(new GetStats(actor, id)));
+  async stats(
+    @CurrentActor() actor: Actor,
+    @UuidParam() id: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return withEtag(reply, await this.queries.execute(new GetStats(actor, id)), ifNoneMatch);
   }
 
   @Post(':id/stats/increment-interviews')
@@ -51,7 +48,7 @@ export class UsageController {
   @ApiUserId()
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeats with the same key apply once and get the same response' })
   @ApiOkResponse({ type: UsageStatsResponse })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [422, 'IDEMPOTENCY_KEY_REUSED'])
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [422, 'IDEMPOTENCY_KEY_REUSED'])
   @HttpCode(200)
   async incrementInterviews(
     @CurrentActor() actor: Actor,
@@ -61,17 +58,22 @@ export class UsageController {
   ) {
     const result = await this.commands.execute(new IncrementInterviews(actor, id, parseIdempotencyKey(idempotencyKey)));
     if (result.replayed) void reply.header('idempotent-replayed', 'true');
-    void reply.status(result.status);
-    return result.body;
+    return result.view;
   }
 
   @Get(':id/quota')
   @ApiOperation({ summary: 'Used, limit and remaining for interviews and storage' })
   @ApiUserId()
+  @ApiIfNoneMatch()
   @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG_HEADER })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
-  async quota(@CurrentActor() actor: Actor, @UuidParam() id: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    return withEtag(reply, await this.queries.execute(new GetQuota(actor, id)));
+  async quota(
+    @CurrentActor() actor: Actor,
+    @UuidParam() id: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return withEtag(reply, await this.queries.execute(new GetQuota(actor, id)), ifNoneMatch);
   }
 
   @Put(':id/quota')
@@ -80,7 +82,7 @@ export class UsageController {
   @ApiUserId()
   @ApiIfMatch()
   @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
   async setQuota(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -90,9 +92,4 @@ export class UsageController {
   ) {
     return withEtag(reply, await this.commands.execute(new SetQuota(actor, id, body, parseIfMatch(ifMatch))));
   }
-}
-
-function withEtag<T>(reply: FastifyReply, { body, version }: Versioned<T>): T {
-  void reply.header('etag', etagOf(version));
-  return body;
 }

@@ -23,6 +23,10 @@ export interface PreferencesView {
   version: number;
 }
 
+export function toPreferencesView(state: Pick<UserState, 'preferences' | 'version'>): PreferencesView {
+  return { preferences: state.preferences.toJSON(), version: state.version };
+}
+
 /** Byte counts are bounded by quotas well below 2^53, so JSON numbers carry them exactly. */
 export function toUserView(state: UserState): UserView {
   const { profile, stats, quota } = state;
@@ -59,12 +63,6 @@ export interface QuotaView {
   interviews: QuotaUsage;
   storage: QuotaUsage & { usedFormatted: string; limitFormatted: string };
   exceeded: boolean;
-}
-
-/** A view whose user version travels in the ETag header rather than in the body. */
-export interface Versioned<T> {
-  body: T;
-  version: number;
 }
 
 export function toStatsView({ stats }: Pick<UserState, 'stats'>): StatsView {

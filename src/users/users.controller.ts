@@ -1,17 +1,9 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNotModifiedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentActor } from '../common/auth.guard';
-import { etagOf, matchesIfNoneMatch, parseIfMatch } from '../common/if-match';
+import { parseIfMatch, withEtag } from '../common/etag';
 import { ApiErrors, ApiIfMatch, ApiIfNoneMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { Actor } from '../common/token-verifier';
 import { UuidParam } from '../common/uuid.pipe';
@@ -25,7 +17,6 @@ import { GetPreferences } from './queries/get-preferences';
 import { GetUser } from './queries/get-user';
 import { RecordsActivity } from './user-activity';
 import { DeletedResponse, PreferencesResponse, UserResponse } from './user.responses';
-
 
 @ApiTags('users')
 @ApiBearerAuth(BEARER)
@@ -42,18 +33,17 @@ export class UsersController {
   @RecordsActivity('user_create', 'User created')
   @ApiOperation({ summary: 'Create the profile of a person registered in Keycloak' })
   @ApiCreatedResponse({ type: UserResponse, headers: { ...ETAG_HEADER, Location: { description: 'The new user', schema: { type: 'string' } } } })
-  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [409, 'EMAIL_TAKEN, KEYCLOAK_ID_TAKEN'], [413, 'PAYLOAD_TOO_LARGE'], [415, 'UNSUPPORTED_MEDIA_TYPE'])
+  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [409, 'EMAIL_TAKEN, KEYCLOAK_ID_TAKEN'])
   async create(@CurrentActor() actor: Actor, @Body() body: CreateUserDto, @Res({ passthrough: true }) reply: FastifyReply) {
-    const user = await this.commands.execute(new CreateUser(actor, body));
-    void reply.header('etag', etagOf(user.version)).header('location', `/api/v1/users/${user.id}`);
-    return user;
+    const created = await this.commands.execute(new CreateUser(actor, body));
+    void reply.header('location', `/api/v1/users/${created.view.id}`);
+    return withEtag(reply, created);
   }
 
   @Get('by-keycloak/:keycloakId')
   @ApiOperation({ summary: 'A user by Keycloak id' })
   @ApiIfNoneMatch()
   @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
-  @ApiNotModifiedResponse({ description: 'If-None-Match matched' })
   @ApiErrors([403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async getByKeycloakId(
     @CurrentActor() actor: Actor,
@@ -61,8 +51,7 @@ export class UsersController {
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const user = await this.queries.execute(new GetUser(actor, { keycloakId }));
-    return withEtag(reply, user, ifNoneMatch);
+    return withEtag(reply, await this.queries.execute(new GetUser(actor, { keycloakId })), ifNoneMatch);
   }
 
   @Get(':id')
@@ -70,7 +59,6 @@ export class UsersController {
   @ApiUserId()
   @ApiIfNoneMatch()
   @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
-  @ApiNotModifiedResponse({ description: 'If-None-Match matched' })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async get(
     @CurrentActor() actor: Actor,
@@ -78,8 +66,7 @@ export class UsersController {
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const user = await this.queries.execute(new GetUser(actor, { id }));
-    return withEtag(reply, user, ifNoneMatch);
+    return withEtag(reply, await this.queries.execute(new GetUser(actor, { id })), ifNoneMatch);
   }
 
   @Patch(':id')
@@ -96,8 +83,7 @@ export class UsersController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const user = await this.commands.execute(new UpdateProfile(actor, id, body.profile ?? {}, parseIfMatch(ifMatch)));
-    return withEtag(reply, user);
+    return withEtag(reply, await this.commands.execute(new UpdateProfile(actor, id, body.profile ?? {}, parseIfMatch(ifMatch))));
   }
 
   @Put(':id/profile')
@@ -114,8 +100,7 @@ export class UsersController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const user = await this.commands.execute(new ReplaceProfile(actor, id, body, parseIfMatch(ifMatch)));
-    return withEtag(reply, user);
+    return withEtag(reply, await this.commands.execute(new ReplaceProfile(actor, id, body, parseIfMatch(ifMatch))));
   }
 
   @Delete(':id')
@@ -136,7 +121,6 @@ export class UsersController {
   @ApiUserId()
   @ApiIfNoneMatch()
   @ApiOkResponse({ type: PreferencesResponse, headers: ETAG_HEADER })
-  @ApiNotModifiedResponse({ description: 'If-None-Match matched' })
   @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
   async getPreferences(
     @CurrentActor() actor: Actor,
@@ -144,8 +128,7 @@ export class UsersController {
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const view = await this.queries.execute(new GetPreferences(actor, id));
-    return withEtag(reply, view, ifNoneMatch);
+    return withEtag(reply, await this.queries.execute(new GetPreferences(actor, id)), ifNoneMatch);
   }
 
   @Patch(':id/preferences')
@@ -162,17 +145,6 @@ export class UsersController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const view = await this.commands.execute(new UpdatePreferences(actor, id, body, parseIfMatch(ifMatch)));
-    return withEtag(reply, view);
+    return withEtag(reply, await this.commands.execute(new UpdatePreferences(actor, id, body, parseIfMatch(ifMatch))));
   }
-}
-
-/** Sets the ETag; answers 304 with no body when the client's copy is current. */
-function withEtag<T extends { version: number }>(reply: FastifyReply, view: T, ifNoneMatch?: string): T | undefined {
-  void reply.header('etag', etagOf(view.version));
-  if (matchesIfNoneMatch(ifNoneMatch, view.version)) {
-    void reply.status(304);
-    return undefined;
-  }
-  return view;
 }

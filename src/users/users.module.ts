@@ -10,7 +10,7 @@ import { UpdatePreferencesHandler } from './commands/update-preferences';
 import { UpdateProfileHandler } from './commands/update-profile';
 import { IdempotencyKeyExpiry } from './persistence/idempotency-key-expiry';
 import { PgUserReader } from './persistence/pg-user.reader';
-import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
+import { PgUserRepository } from './persistence/pg-user.repository';
 import { UserReader, UserRepository } from './persistence/user.repository';
 import { GetPreferencesHandler } from './queries/get-preferences';
 import { GetUserHandler } from './queries/get-user';
@@ -25,7 +25,7 @@ import { UsageController } from './usage.controller';
   imports: [CqrsModule],
   controllers: [UsersController, UsageController, AvatarController],
   providers: [
-    { provide: UserRepository, useClass: TypeOrmUserRepository },
+    { provide: UserRepository, useClass: PgUserRepository },
     { provide: UserReader, useClass: PgUserReader },
     IdempotencyKeyExpiry,
     CreateUserHandler,

@@ -89,3 +89,30 @@ export function uniqueIdentity(prefix = 'kc') {
   const n = `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   return { keycloakId: `${prefix}-${n}`, email: `${prefix}-${n}@example.com` };
 }
+
+export interface CreatedUser {
+  id: string;
+  keycloakId: string;
+  email: string;
+  /** The user's own token (its `sub` is the keycloakId). */
+  token: string;
+  /** The 201 body. */
+  user: any;
+  etag: string;
+}
+
+/** A new user, created over HTTP with its own token; fails unless the service answers 201. */
+export async function createUser(
+  url: string,
+  options: { prefix?: string; profile?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): Promise<CreatedUser> {
+  const identity = uniqueIdentity(options.prefix);
+  const token = await tokenFor(identity.keycloakId);
+  const res = await call(url, 'POST', '/api/v1/users', {
+    token,
+    headers: options.headers,
+    body: { ...identity, profile: { fullName: 'Test User', ...options.profile } },
+  });
+  if (res.status !== 201) throw new Error(`Creating a user answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return { ...identity, id: res.body.id, token, user: res.body, etag: res.headers.get('etag')! };
+}

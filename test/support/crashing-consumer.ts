@@ -4,19 +4,22 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/config';
 import { dataSourceOptions } from '../../src/config/database';
+import { PgPool } from '../../src/config/pg-pool';
 import { createKafka } from '../../src/messaging/kafka-client';
 import { KafkaEventConsumer } from '../../src/messaging/kafka-event-consumer';
 import { KafkaEventPublisher } from '../../src/messaging/kafka-event-publisher';
-import { CONSUMED_TOPICS } from '../../src/users/events/consumed-event';
-import { StatsProjector } from '../../src/users/events/stats-projector';
+import { CONSUMED_TOPICS } from '../../src/users/usage-events/consumed-event';
+import { StatsProjector } from '../../src/users/usage-events/stats-projector';
 import { Metrics } from '../../src/observability/metrics';
+import { PgUserRepository } from '../../src/users/persistence/pg-user.repository';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const dataSource = await new DataSource({ ...dataSourceOptions(config, null), migrationsRun: false }).initialize();
   const publisher = new KafkaEventPublisher(createKafka(config.kafka));
   await publisher.connect();
-  const projector = new StatsProjector(dataSource, publisher, new Metrics());
+  const metrics = new Metrics();
+  const projector = new StatsProjector(new PgUserRepository(new PgPool(dataSource), metrics), publisher, metrics);
   const consumer = new KafkaEventConsumer(createKafka(config.kafka), {
     ...config.kafka.consumer,
     groupId: config.kafka.groupId,

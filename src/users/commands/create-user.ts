@@ -1,6 +1,6 @@
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Command } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AccessDenied } from '../../common/domain-error';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { NewUser, User } from '../domain/user';
 import { Metrics } from '../../observability/metrics';
@@ -8,7 +8,7 @@ import { UserRepository } from '../persistence/user.repository';
 import { toUserView, UserView } from '../user.view';
 
 /** Called after a person registered in Keycloak: by that person, an admin, or an internal service. */
-export class CreateUser extends Command<UserView> {
+export class CreateUser extends Command<Versioned<UserView>> {
   constructor(
     readonly actor: Actor,
     readonly input: NewUser,
@@ -24,13 +24,13 @@ export class CreateUserHandler implements ICommandHandler<CreateUser> {
     private readonly metrics: Metrics,
   ) {}
 
-  async execute({ actor, input }: CreateUser): Promise<UserView> {
+  async execute({ actor, input }: CreateUser): Promise<Versioned<UserView>> {
     const user = User.create(input);
     if (actor.kind === 'user' && !actor.admin && actor.sub !== user.keycloakId) {
       throw new AccessDenied('You may only create the profile of your own Keycloak account');
     }
     await this.users.create(user);
     this.metrics.userCreated();
-    return toUserView(user.snapshot());
+    return { view: toUserView(user.snapshot()), version: user.version };
   }
 }

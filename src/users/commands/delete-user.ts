@@ -1,10 +1,14 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { UserRepository } from '../persistence/user.repository';
 import { modifyUser } from './modify-user';
 
-/** Soft delete: the row stays (deleted_at), the user is gone from every read, email and Keycloak id are free again. */
-export class DeleteUser extends Command<void> {
+/**
+ * Soft delete: the row stays (deleted_at), the user is gone from every read, email and Keycloak id are free again.
+ * A deleted user has no view.
+ */
+export class DeleteUser extends Command<Versioned<null>> {
   constructor(
     readonly actor: Actor,
     readonly userId: string,
@@ -18,7 +22,8 @@ export class DeleteUser extends Command<void> {
 export class DeleteUserHandler implements ICommandHandler<DeleteUser> {
   constructor(private readonly users: UserRepository) {}
 
-  async execute({ actor, userId, ifMatch }: DeleteUser): Promise<void> {
-    await modifyUser(this.users, actor, userId, ifMatch, (user) => user.delete());
+  async execute({ actor, userId, ifMatch }: DeleteUser): Promise<Versioned<null>> {
+    const { user } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.delete());
+    return { view: null, version: user.version };
   }
 }

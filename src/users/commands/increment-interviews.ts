@@ -1,17 +1,19 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { assertCanAccess } from '../../common/auth.guard';
 import { User } from '../domain/user';
-import { Remembered, UserRepository } from '../persistence/user.repository';
+import { UserRepository } from '../persistence/user.repository';
 import { StatsView, toStatsView } from '../user.view';
 
 const ENDPOINT = 'POST /users/:id/stats/increment-interviews';
 
 /**
  * Internal: another service counts an interview it created (the same effect as interview.created).
- * With an idempotency key a retried call applies once and answers what the first one answered.
+ * With an idempotency key a retried call applies once and answers what the first one answered
+ * (`replayed`); the version of a replay is the user's current one.
  */
-export class IncrementInterviews extends Command<Remembered<StatsView>> {
+export class IncrementInterviews extends Command<Versioned<StatsView> & { replayed: boolean }> {
   constructor(
     readonly actor: Actor,
     readonly userId: string,
@@ -25,16 +27,17 @@ export class IncrementInterviews extends Command<Remembered<StatsView>> {
 export class IncrementInterviewsHandler implements ICommandHandler<IncrementInterviews> {
   constructor(private readonly users: UserRepository) {}
 
-  async execute({ actor, userId, idempotencyKey }: IncrementInterviews): Promise<Remembered<StatsView>> {
+  async execute({ actor, userId, idempotencyKey }: IncrementInterviews): Promise<Versioned<StatsView> & { replayed: boolean }> {
     const increment = (user: User): StatsView => {
       assertCanAccess(actor, user.keycloakId);
       user.recordInterviewCreated();
       return toStatsView(user.snapshot());
     };
     if (idempotencyKey === null) {
-      const { result } = await this.users.modify(userId, increment);
-      return { status: 200, body: result, replayed: false };
+      const { user, result } = await this.users.modify(userId, increment);
+      return { view: result, version: user.version, replayed: false };
     }
-    return this.users.modifyOnce(userId, { key: idempotencyKey, endpoint: ENDPOINT, status: 200 }, increment);
+    const { user, result, replayed } = await this.users.modifyOnce(userId, { key: idempotencyKey, endpoint: ENDPOINT, status: 200 }, increment);
+    return { view: result, version: user.version, replayed };
   }
 }

@@ -1,5 +1,5 @@
 import { assertCanAccess } from '../../common/auth.guard';
-import { assertVersion } from '../../common/if-match';
+import { assertVersion } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { User } from '../domain/user';
 import { UserRepository } from '../persistence/user.repository';

@@ -1,11 +1,12 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { AvatarStorage } from '../../storage/avatar-storage';
 import { UserRepository } from '../persistence/user.repository';
 import { modifyUser } from './modify-user';
 
-/** Returns the user's version afterwards. Removing no avatar is not an error and changes nothing. */
-export class RemoveAvatar extends Command<number> {
+/** Removing no avatar is not an error and changes nothing. The result has no view: there is no avatar left to show. */
+export class RemoveAvatar extends Command<Versioned<null>> {
   constructor(
     readonly actor: Actor,
     readonly userId: string,
@@ -27,11 +28,11 @@ export class RemoveAvatarHandler implements ICommandHandler<RemoveAvatar> {
     private readonly storage: AvatarStorage,
   ) {}
 
-  async execute({ actor, userId, ifMatch }: RemoveAvatar): Promise<number> {
+  async execute({ actor, userId, ifMatch }: RemoveAvatar): Promise<Versioned<null>> {
     const { user } = await modifyUser(this.users, actor, userId, ifMatch, async (user) => {
       const keys = user.removeAvatar();
       if (keys.length > 0) await this.storage.remove(keys);
     });
-    return user.version;
+    return { view: null, version: user.version };
   }
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { Metrics } from '../../observability/metrics';
 import { AvatarProcessor } from '../../storage/avatar-processor';
@@ -15,10 +16,9 @@ export interface AvatarView {
   avatarUrl: string;
   variants: AvatarVariantRef[];
   fileSize: number;
-  version: number;
 }
 
-export class ReplaceAvatar extends Command<AvatarView> {
+export class ReplaceAvatar extends Command<Versioned<AvatarView>> {
   constructor(
     readonly actor: Actor,
     readonly userId: string,
@@ -48,7 +48,7 @@ export class ReplaceAvatarHandler implements ICommandHandler<ReplaceAvatar> {
     private readonly metrics: Metrics,
   ) {}
 
-  async execute({ actor, userId, image, ifMatch }: ReplaceAvatar): Promise<AvatarView> {
+  async execute({ actor, userId, image, ifMatch }: ReplaceAvatar): Promise<Versioned<AvatarView>> {
     const processed = await this.processor.process(image);
     const extension = processed.format === 'png' ? 'png' : 'jpg';
     const objects: AvatarObject[] = processed.variants.map((v) => ({
@@ -85,7 +85,7 @@ export class ReplaceAvatarHandler implements ICommandHandler<ReplaceAvatar> {
       throw error;
     }
     await this.removeUnused(userId, replaced);
-    return { avatarUrl: avatar.url, variants, fileSize: avatar.fileSize, version };
+    return { view: { avatarUrl: avatar.url, variants, fileSize: avatar.fileSize }, version };
   }
 
   /** Deletes those of `keys` the user's current avatar does not use. A failure leaves orphans and is only logged. */

@@ -1,4 +1,5 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { ProfileInput } from '../domain/profile';
 import { Metrics } from '../../observability/metrics';
@@ -7,7 +8,7 @@ import { toUserView, UserView } from '../user.view';
 import { modifyUser } from './modify-user';
 
 /** PUT: the whole editable profile; optional fields left out are cleared. */
-export class ReplaceProfile extends Command<UserView> {
+export class ReplaceProfile extends Command<Versioned<UserView>> {
   constructor(
     readonly actor: Actor,
     readonly userId: string,
@@ -25,9 +26,9 @@ export class ReplaceProfileHandler implements ICommandHandler<ReplaceProfile> {
     private readonly metrics: Metrics,
   ) {}
 
-  async execute({ actor, userId, profile, ifMatch }: ReplaceProfile): Promise<UserView> {
+  async execute({ actor, userId, profile, ifMatch }: ReplaceProfile): Promise<Versioned<UserView>> {
     const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.replaceProfile(profile));
     if (changed) this.metrics.profileUpdated();
-    return toUserView(user.snapshot());
+    return { view: toUserView(user.snapshot()), version: user.version };
   }
 }

@@ -1,8 +1,9 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { Quota } from '../domain/quota';
 import { UserRepository } from '../persistence/user.repository';
-import { QuotaView, toQuotaView, Versioned } from '../user.view';
+import { QuotaView, toQuotaView } from '../user.view';
 import { modifyUser } from './modify-user';
 
 /** Billing changes a user's plan. Lowering a limit below usage records the threshold events at once. */
@@ -24,6 +25,6 @@ export class SetQuotaHandler implements ICommandHandler<SetQuota> {
   async execute({ actor, userId, limits, ifMatch }: SetQuota): Promise<Versioned<QuotaView>> {
     const quota = Quota.create({ maxInterviews: limits.maxInterviews, maxStorage: BigInt(limits.maxStorage) });
     const { user } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.changeQuota(quota));
-    return { body: toQuotaView(user.snapshot()), version: user.version };
+    return { view: toQuotaView(user.snapshot()), version: user.version };
   }
 }

@@ -1,11 +1,12 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { PreferencesPatch } from '../domain/preferences';
 import { UserRepository } from '../persistence/user.repository';
-import { PreferencesView } from '../user.view';
+import { PreferencesView, toPreferencesView } from '../user.view';
 import { modifyUser } from './modify-user';
 
-export class UpdatePreferences extends Command<PreferencesView> {
+export class UpdatePreferences extends Command<Versioned<PreferencesView>> {
   constructor(
     readonly actor: Actor,
     readonly userId: string,
@@ -20,8 +21,8 @@ export class UpdatePreferences extends Command<PreferencesView> {
 export class UpdatePreferencesHandler implements ICommandHandler<UpdatePreferences> {
   constructor(private readonly users: UserRepository) {}
 
-  async execute({ actor, userId, patch, ifMatch }: UpdatePreferences): Promise<PreferencesView> {
+  async execute({ actor, userId, patch, ifMatch }: UpdatePreferences): Promise<Versioned<PreferencesView>> {
     const { user } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updatePreferences(patch));
-    return { preferences: user.preferences.toJSON(), version: user.version };
+    return { view: toPreferencesView(user.snapshot()), version: user.version };
   }
 }

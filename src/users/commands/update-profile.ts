@@ -1,4 +1,5 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { ProfilePatch } from '../domain/profile';
 import { Metrics } from '../../observability/metrics';
@@ -7,7 +8,7 @@ import { toUserView, UserView } from '../user.view';
 import { modifyUser } from './modify-user';
 
 /** PATCH: absent fields stay, `null` clears an optional one. */
-export class UpdateProfile extends Command<UserView> {
+export class UpdateProfile extends Command<Versioned<UserView>> {
   constructor(
     readonly actor: Actor,
     readonly userId: string,
@@ -25,9 +26,9 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfile> {
     private readonly metrics: Metrics,
   ) {}
 
-  async execute({ actor, userId, patch, ifMatch }: UpdateProfile): Promise<UserView> {
+  async execute({ actor, userId, patch, ifMatch }: UpdateProfile): Promise<Versioned<UserView>> {
     const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updateProfile(patch));
     if (changed) this.metrics.profileUpdated();
-    return toUserView(user.snapshot());
+    return { view: toUserView(user.snapshot()), version: user.version };
   }
 }

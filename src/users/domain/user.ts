@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FieldError, ValidationFailed } from '../../common/domain-error';
 import { checkText } from './text';
-import { userEvent, UserEvent, UserEventType } from './events';
+import { userEvent, UserEvent, UserEventType } from './user-events';
 import { Preferences, PreferencesPatch } from './preferences';
 import { Profile, ProfileInput, ProfilePatch } from './profile';
 import { Quota } from './quota';

@@ -5,7 +5,15 @@ import { Stats } from '../domain/stats';
 import { UserState, UserStatus } from '../domain/user';
 import { UserEntity } from './user.entity';
 
-/** A users row with camelCase names, as the entity holds it or as UserReader selects it (bigints may be strings). */
+/** The select list that reads a users row as a UserRecord. */
+export const USER_COLUMNS = `id, keycloak_id AS "keycloakId", email, status, full_name AS "fullName", company_name AS "companyName",
+  phone, bio, avatar_url AS "avatarUrl", avatar_keys AS "avatarKeys",
+  interviews_created AS "interviewsCreated",
+  interviews_active AS "interviewsActive", candidates_total AS "candidatesTotal", storage_used AS "storageUsed",
+  max_interviews AS "maxInterviews", max_storage AS "maxStorage", preferences, version,
+  created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`;
+
+/** A users row with camelCase names, as USER_COLUMNS selects it (pg returns bigints as strings). */
 export type UserRecord = Omit<UserEntity, 'storageUsed' | 'maxStorage'> & {
   storageUsed: bigint | string;
   maxStorage: bigint | string;
@@ -37,29 +45,20 @@ export function toState(row: UserRecord): UserState {
   };
 }
 
-export function toEntity(state: UserState): UserEntity {
+/** The columns the repository writes, in the order of rowValues(). */
+export const ROW_COLUMNS = [
+  'id', 'keycloak_id', 'email', 'status', 'full_name', 'company_name', 'phone', 'bio', 'avatar_url', 'avatar_keys',
+  'interviews_created', 'interviews_active', 'candidates_total', 'storage_used', 'max_interviews', 'max_storage',
+  'preferences', 'version', 'created_at', 'updated_at', 'deleted_at',
+] as const;
+
+/** A user's row as statement parameters: bigints as strings (exact), preferences as JSON. */
+export function rowValues(state: UserState): unknown[] {
   const { profile, stats, quota } = state;
-  return Object.assign(new UserEntity(), {
-    id: state.id,
-    keycloakId: state.keycloakId,
-    email: state.email,
-    status: state.status,
-    fullName: profile.fullName,
-    companyName: profile.companyName,
-    phone: profile.phone,
-    bio: profile.bio,
-    avatarUrl: profile.avatarUrl,
-    avatarKeys: [...state.avatarKeys],
-    interviewsCreated: stats.interviewsCreated,
-    interviewsActive: stats.interviewsActive,
-    candidatesTotal: stats.candidatesTotal,
-    storageUsed: stats.storageUsed,
-    maxInterviews: quota.maxInterviews,
-    maxStorage: quota.maxStorage,
-    preferences: state.preferences.toJSON(),
-    version: state.version,
-    createdAt: state.createdAt,
-    updatedAt: state.updatedAt,
-    deletedAt: state.deletedAt,
-  });
+  return [
+    state.id, state.keycloakId, state.email, state.status, profile.fullName, profile.companyName, profile.phone,
+    profile.bio, profile.avatarUrl, [...state.avatarKeys], stats.interviewsCreated, stats.interviewsActive,
+    stats.candidatesTotal, stats.storageUsed.toString(), quota.maxInterviews, quota.maxStorage.toString(),
+    JSON.stringify(state.preferences.toJSON()), state.version, state.createdAt, state.updatedAt, state.deletedAt,
+  ];
 }

@@ -1,6 +1,10 @@
 import { User, UserState } from '../domain/user';
 
-/** Where users are kept. Every write stores the user's recorded events in the outbox in the same transaction. */
+/**
+ * The users table, behind two ports: UserRepository for writes (under the user's row lock, with the user's
+ * events written to the outbox in the same transaction) and UserReader for reads. No other code has SQL on
+ * `users`: a use case that needs a new query or write adds a method here.
+ */
 export abstract class UserRepository {
   /** Inserts a new user; throws EmailTaken / KeycloakIdTaken when a live user holds either. */
   abstract create(user: User): Promise<void>;
@@ -14,14 +18,28 @@ export abstract class UserRepository {
 
   /**
    * modify, once per idempotency key: the first call changes the user and stores `status` and the
-   * result under the key in the same transaction; a repeat (even a concurrent one) returns what was
-   * stored and changes nothing. Throws IdempotencyKeyReused for a key used with another user or endpoint.
+   * result under the key in the same transaction; a repeat (even a concurrent one) returns the stored
+   * result with the user as it is now (`replayed`) and changes nothing. Throws IdempotencyKeyReused for a
+   * key used with another user or endpoint.
    */
   abstract modifyOnce<T>(
     id: string,
     idempotency: { key: string; endpoint: string; status: number },
     change: (user: User) => T | Promise<T>,
-  ): Promise<Remembered<T>>;
+  ): Promise<{ user: User; result: T; replayed: boolean }>;
+
+  /**
+   * Consumed usage events, each applied once, in one transaction: claims their ids in the inbox
+   * (processed_events), locks the live users the new ones name (in id order), lets `record` apply them,
+   * saves the changed users' stats, quota and version in one statement with their events, runs
+   * `beforeCommit` and commits. A redelivered event, or a second copy within `events`, is not passed to
+   * `record` but returned among `duplicates`. A user `record` finds no entry for is missing or deleted.
+   */
+  abstract recordUsageOnce<E extends UsageEventRef, T>(
+    events: E[],
+    record: (fresh: E[], users: ReadonlyMap<string, UsageRecorder>) => T,
+    beforeCommit: (result: T) => Promise<void>,
+  ): Promise<{ result: T; duplicates: E[] }>;
 
   /**
    * Runs `fn` under the same row lock as modify() (deleted users included; no row: nothing to lock), with the
@@ -31,14 +49,23 @@ export abstract class UserRepository {
   abstract withAvatarLock<T>(id: string, fn: (currentKeys: readonly string[]) => Promise<T>): Promise<T>;
 }
 
-export interface Remembered<T> {
-  status: number;
-  body: T;
-  replayed: boolean;
+/** What recordUsageOnce needs of a consumed event; `eventType` is also the topic it came from. */
+export interface UsageEventRef {
+  eventId: string;
+  eventType: string;
+  userId: string;
 }
+
+/** The part of a user that consumed events change: recordUsageOnce saves only usage. */
+export type UsageRecorder = Pick<
+  User,
+  'recordInterviewCreated' | 'recordInterviewClosed' | 'recordCandidateAdded' | 'recordStorageAdded' | 'recordStorageRemoved'
+>;
 
 /** Reads for queries: no aggregate, no lock, no transaction. */
 export abstract class UserReader {
   abstract findById(id: string): Promise<UserState | null>;
   abstract findByKeycloakId(keycloakId: string): Promise<UserState | null>;
+  /** Bytes stored by all live users (a metrics gauge: one scan per scrape instead of a series per user). */
+  abstract totalStorageUsed(): Promise<bigint>;
 }

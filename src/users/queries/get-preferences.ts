@@ -1,10 +1,11 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { UserReader } from '../persistence/user.repository';
-import { PreferencesView } from '../user.view';
+import { PreferencesView, toPreferencesView } from '../user.view';
 import { readAccessibleUser } from './get-user';
 
-export class GetPreferences extends Query<PreferencesView> {
+export class GetPreferences extends Query<Versioned<PreferencesView>> {
   constructor(
     readonly actor: Actor,
     readonly userId: string,
@@ -17,8 +18,8 @@ export class GetPreferences extends Query<PreferencesView> {
 export class GetPreferencesHandler implements IQueryHandler<GetPreferences> {
   constructor(private readonly reader: UserReader) {}
 
-  async execute({ actor, userId }: GetPreferences): Promise<PreferencesView> {
+  async execute({ actor, userId }: GetPreferences): Promise<Versioned<PreferencesView>> {
     const state = await readAccessibleUser(this.reader, actor, { id: userId });
-    return { preferences: state.preferences.toJSON(), version: state.version };
+    return { view: toPreferencesView(state), version: state.version };
   }
 }

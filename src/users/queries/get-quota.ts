@@ -1,7 +1,8 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { UserReader } from '../persistence/user.repository';
-import { QuotaView, toQuotaView, Versioned } from '../user.view';
+import { QuotaView, toQuotaView } from '../user.view';
 import { readAccessibleUser } from './get-user';
 
 export class GetQuota extends Query<Versioned<QuotaView>> {
@@ -19,6 +20,6 @@ export class GetQuotaHandler implements IQueryHandler<GetQuota> {
 
   async execute({ actor, userId }: GetQuota): Promise<Versioned<QuotaView>> {
     const state = await readAccessibleUser(this.reader, actor, { id: userId });
-    return { body: toQuotaView(state), version: state.version };
+    return { view: toQuotaView(state), version: state.version };
   }
 }

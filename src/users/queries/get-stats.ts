@@ -1,7 +1,8 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { UserReader } from '../persistence/user.repository';
-import { StatsView, toStatsView, Versioned } from '../user.view';
+import { StatsView, toStatsView } from '../user.view';
 import { readAccessibleUser } from './get-user';
 
 export class GetStats extends Query<Versioned<StatsView>> {
@@ -19,6 +20,6 @@ export class GetStatsHandler implements IQueryHandler<GetStats> {
 
   async execute({ actor, userId }: GetStats): Promise<Versioned<StatsView>> {
     const state = await readAccessibleUser(this.reader, actor, { id: userId });
-    return { body: toStatsView(state), version: state.version };
+    return { view: toStatsView(state), version: state.version };
   }
 }

@@ -1,12 +1,13 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { assertCanAccess } from '../../common/auth.guard';
+import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { UserNotFound } from '../domain/errors';
 import { UserState } from '../domain/user';
 import { UserReader } from '../persistence/user.repository';
 import { toUserView, UserView } from '../user.view';
 
-export class GetUser extends Query<UserView> {
+export class GetUser extends Query<Versioned<UserView>> {
   constructor(
     readonly actor: Actor,
     readonly key: { id: string } | { keycloakId: string },
@@ -19,8 +20,9 @@ export class GetUser extends Query<UserView> {
 export class GetUserHandler implements IQueryHandler<GetUser> {
   constructor(private readonly reader: UserReader) {}
 
-  async execute({ actor, key }: GetUser): Promise<UserView> {
-    return toUserView(await readAccessibleUser(this.reader, actor, key));
+  async execute({ actor, key }: GetUser): Promise<Versioned<UserView>> {
+    const state = await readAccessibleUser(this.reader, actor, key);
+    return { view: toUserView(state), version: state.version };
   }
 }
 

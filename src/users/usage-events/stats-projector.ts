@@ -1,11 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { IncomingMessage } from '../../messaging/event-consumer';
 import { EventPublisher, OutgoingMessage } from '../../messaging/event-publisher';
-import { claimEvents } from '../../messaging/inbox';
 import { Metrics } from '../../observability/metrics';
-import { User } from '../domain/user';
-import { lockUsers, saveUsage } from '../persistence/user-batch';
+import { UsageRecorder, UserRepository } from '../persistence/user.repository';
 import { ConsumedEvent, parseConsumedEvent } from './consumed-event';
 import { deadLetter } from './dead-letter';
 
@@ -16,15 +13,15 @@ export interface Projection {
 }
 
 /**
- * Turns interview, candidate and media events into user stats. A batch is one transaction: claim the
- * event ids (processed_events), lock the users they name, apply the new events through the aggregate
- * (so versions and quota threshold events follow the usual rules), save, commit. Dead letters are
- * published before the commit: a crash may send one twice, never lose it.
+ * Turns interview, candidate and media events into user stats. A batch is one transaction of
+ * UserRepository.recordUsageOnce: claim the event ids (processed_events), lock the users they name, apply
+ * the new events through the aggregate (so versions and quota threshold events follow the usual rules),
+ * save, commit. Dead letters are published before the commit: a crash may send one twice, never lose it.
  */
 @Injectable()
 export class StatsProjector {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly users: UserRepository,
     private readonly publisher: EventPublisher,
     private readonly metrics: Metrics,
   ) {}
@@ -63,45 +60,29 @@ export class StatsProjector {
 
   private async projectTogether(batch: IncomingMessage[], now: Date): Promise<Projection> {
     const deadLetters: OutgoingMessage[] = [];
-    const events: Array<{ event: ConsumedEvent; message: IncomingMessage }> = [];
+    const events: Array<ConsumedEvent & { message: IncomingMessage }> = [];
     for (const message of batch) {
       const parsed = parseConsumedEvent(message);
-      if (parsed.ok) events.push({ event: parsed.event, message });
+      if (parsed.ok) events.push({ ...parsed.event, message });
       else deadLetters.push(deadLetter(message, parsed.reason, parsed.error, now));
     }
 
-    const outcome = await this.dataSource.transaction(async (manager) => {
-      const fresh = await claimEvents(
-        manager,
-        events.map(({ event, message }) => ({ eventId: event.eventId, topic: message.topic })),
-      );
-      // A redelivered event and a second copy within the batch are both skipped.
-      const toApply: typeof events = [];
-      const duplicates: ConsumedEvent[] = [];
-      for (const entry of events) {
-        if (fresh.delete(entry.event.eventId)) toApply.push(entry);
-        else duplicates.push(entry.event);
-      }
-      const users = await lockUsers(manager, [...new Set(toApply.map(({ event }) => event.userId))]);
-      const applied: ConsumedEvent[] = [];
-      for (const { event, message } of toApply) {
-        const user = users.get(event.userId);
-        if (user) {
-          applyEvent(user, event, now);
-          applied.push(event);
-        } else {
-          deadLetters.push(deadLetter(message, 'unknown_user', `no live user ${event.userId}`, now));
-        }
-      }
-      await saveUsage(manager, [...users.values()]);
-      await this.publisher.publish(deadLetters);
-      return { applied, duplicates };
-    });
+    const { result: applied, duplicates } = await this.users.recordUsageOnce(
+      events,
+      (fresh, users) =>
+        fresh.filter((event) => {
+          const user = users.get(event.userId);
+          if (user) applyEvent(user, event, now);
+          else deadLetters.push(deadLetter(event.message, 'unknown_user', `no live user ${event.userId}`, now));
+          return user !== undefined;
+        }),
+      () => this.publisher.publish(deadLetters),
+    );
     // Counted once the transaction committed: a rolled-back batch comes again.
-    for (const event of outcome.applied) this.metrics.eventConsumed(event.eventType);
-    for (const event of outcome.duplicates) this.metrics.duplicateSkipped(event.eventType);
+    for (const event of applied) this.metrics.eventConsumed(event.eventType);
+    for (const event of duplicates) this.metrics.duplicateSkipped(event.eventType);
     for (const letter of deadLetters) this.metrics.eventDeadLettered(letter.headers.dlq_source_topic ?? 'unknown');
-    return { applied: outcome.applied.length, duplicates: outcome.duplicates.length, deadLetters: deadLetters.length };
+    return { applied: applied.length, duplicates: duplicates.length, deadLetters: deadLetters.length };
   }
 }
 
@@ -111,7 +92,7 @@ function refusedAsData(error: unknown): boolean {
   return typeof code === 'string' && /^2[23]/.test(code);
 }
 
-function applyEvent(user: User, event: ConsumedEvent, now: Date): void {
+function applyEvent(user: UsageRecorder, event: ConsumedEvent, now: Date): void {
   switch (event.eventType) {
     case 'interview.created':
       user.recordInterviewCreated(now);

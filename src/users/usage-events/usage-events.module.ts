@@ -5,6 +5,7 @@ import { EventPublisher } from '../../messaging/event-publisher';
 import { createKafka } from '../../messaging/kafka-client';
 import { KafkaEventConsumer } from '../../messaging/kafka-event-consumer';
 import { KafkaEventPublisher } from '../../messaging/kafka-event-publisher';
+import { UsersModule } from '../users.module';
 import { CONSUMED_TOPICS } from './consumed-event';
 import { StatsConsumer } from './stats-consumer';
 import { StatsProjector } from './stats-projector';
@@ -16,6 +17,7 @@ const withKafka = <T>(make: (config: AppConfig) => T) => ({
 
 /** Consumed events → stats. Without KAFKA_BROKERS there is no consumer and no dead-letter publisher. */
 @Module({
+  imports: [UsersModule],
   providers: [
     {
       provide: EventConsumer,
@@ -34,4 +36,4 @@ const withKafka = <T>(make: (config: AppConfig) => T) => ({
   ],
   exports: [EventConsumer],
 })
-export class StatsEventsModule {}
+export class UsageEventsModule {}

@@ -1,4 +1,4 @@
-import { assertVersion, matchesIfNoneMatch, parseIfMatch } from './if-match';
+import { assertVersion, matchesIfNoneMatch, parseIfMatch } from './etag';
 
 describe('If-Match', () => {
   it('parses strong and weak tags, lists and the wildcard', () => {
@@ -20,6 +20,7 @@ describe('If-Match', () => {
     expect(matchesIfNoneMatch('"2"', 2)).toBe(true);
     expect(matchesIfNoneMatch('W/"2"', 2)).toBe(true);
     expect(matchesIfNoneMatch('"1", "2"', 2)).toBe(true);
+    expect(matchesIfNoneMatch('*', 2)).toBe(true);
     expect(matchesIfNoneMatch('"1"', 2)).toBe(false);
     expect(matchesIfNoneMatch(undefined, 2)).toBe(false);
   });

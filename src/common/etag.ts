@@ -1,7 +1,25 @@
+import type { FastifyReply } from 'fastify';
 import { VersionMismatch } from './domain-error';
+
+/** What every command and query on a user answers: the view, and the user's version, which its ETag carries. */
+export interface Versioned<T> {
+  view: T;
+  version: number;
+}
 
 /** ETag of a versioned resource. */
 export const etagOf = (version: number) => `"${version}"`;
+
+/**
+ * Sets the ETag of `result` and returns its view, or, when `ifNoneMatch` names that version (or is `*`),
+ * answers 304 Not Modified without a body.
+ */
+export function withEtag<T>(reply: FastifyReply, { view, version }: Versioned<T>, ifNoneMatch?: string): T | undefined {
+  void reply.header('etag', etagOf(version));
+  if (!matchesIfNoneMatch(ifNoneMatch, version)) return view;
+  void reply.status(304);
+  return undefined;
+}
 
 /**
  * The versions an If-Match header accepts: null when there is no precondition (absent or `*`).
@@ -22,6 +40,7 @@ export function assertVersion(accepted: number[] | null, current: number): void 
   if (accepted !== null && !accepted.includes(current)) throw new VersionMismatch(current);
 }
 
+/** Weak tags match too (weak comparison, as RFC 9110 asks for If-None-Match). */
 export function matchesIfNoneMatch(header: string | undefined, version: number): boolean {
   if (header === undefined) return false;
   if (header.trim() === '*') return true;
