@@ -36,7 +36,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     genReqId: traceIdOf,
-    trustProxy: true,
+    // request.ip (the rate limiter's key for callers without a token, and the logs' clientIp) comes from it.
+    trustProxy: config.trustProxy,
     loggerInstance: logger,
     // Per-request lines cost throughput; the onResponse hook below logs slow requests only.
     logController: new LogController({ requestIdLogLabel: 'traceId', disableRequestLogging: true }),
@@ -103,7 +104,13 @@ function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest
     if (metrics.timing) metrics.observeRequest(request.method, route, reply.statusCode, ms / 1000);
     // Failures are logged by the ErrorFilter; here only slow requests (and every request at debug).
     if (ms >= config.slowRequestMs || logEveryRequest) {
-      const line = { method: request.method, route: route ?? 'unmatched', statusCode: reply.statusCode, durationMs: Math.round(ms) };
+      const line = {
+        method: request.method,
+        route: route ?? 'unmatched',
+        statusCode: reply.statusCode,
+        durationMs: Math.round(ms),
+        clientIp: request.ip,
+      };
       if (ms >= config.slowRequestMs) request.log.warn(line, 'Slow request');
       else request.log.debug(line, 'Request completed');
     }

@@ -13,9 +13,9 @@ export class ErrorFilter implements ExceptionFilter {
     // request.log carries the traceId. Only the unexpected needs a stack; an expected 5xx (503 while
     // the database is away) is a warning.
     if (body.code === 'INTERNAL_ERROR') {
-      request.log.error({ err: error, method: request.method, path: body.path }, 'Request failed');
+      request.log.error({ err: error, method: request.method, path: body.path, clientIp: request.ip }, 'Request failed');
     } else if (body.statusCode >= 500) {
-      request.log.warn({ method: request.method, path: body.path, code: body.code }, body.message);
+      request.log.warn({ method: request.method, path: body.path, code: body.code, clientIp: request.ip }, body.message);
     }
     if (body.statusCode === 401) void reply.header('www-authenticate', 'Bearer');
     void reply.status(body.statusCode).send(body);
