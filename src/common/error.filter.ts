@@ -1,6 +1,7 @@
-import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, NotFoundException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorBody } from './error-response';
+import { routeNotFound } from './http-edge';
 
 /** Every error leaves the service in one shape; see toErrorBody. */
 @Catch()
@@ -9,6 +10,12 @@ export class ErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+    // Nest's not-found handler: no route matched (a 404, or a 405 when the path has routes for other methods).
+    if (request.is404 && error instanceof NotFoundException) {
+      const notFound = routeNotFound(request);
+      error = notFound.error;
+      if (notFound.allow) void reply.header('allow', notFound.allow);
+    }
     const body = toErrorBody(error, request.url.split('?')[0], String(request.id));
     // request.log carries the traceId. Only the unexpected needs a stack; an expected 5xx (503 while
     // the database is away) is a warning.
