@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, NotFoundException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from './domain-error';
 import { toErrorBody } from './error-response';
 import { routeNotFound } from './http-edge';
 
@@ -22,7 +23,8 @@ export class ErrorFilter implements ExceptionFilter {
     if (body.code === 'INTERNAL_ERROR') {
       request.log.error({ err: error, method: request.method, path: body.path, clientIp: request.ip }, 'Request failed');
     } else if (body.statusCode >= 500) {
-      request.log.warn({ method: request.method, path: body.path, code: body.code, clientIp: request.ip }, body.message);
+      const cause = error instanceof DomainError ? error.reason : undefined;
+      request.log.warn({ method: request.method, path: body.path, code: body.code, clientIp: request.ip, cause }, body.message);
     }
     if (body.statusCode === 401) void reply.header('www-authenticate', 'Bearer');
     void reply.status(body.statusCode).send(body);
