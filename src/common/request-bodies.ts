@@ -6,7 +6,7 @@ export const MULTIPART = { multipart: true };
 
 class UnsupportedMediaType extends DomainError {
   constructor(request: FastifyRequest, reason = '') {
-    const wanted = takesMultipart(request) ? 'multipart/form-data' : 'JSON (Content-Type: application/json)';
+    const wanted = takesMultipart(request.routeOptions.config) ? 'multipart/form-data' : 'JSON (Content-Type: application/json)';
     super('UNSUPPORTED_MEDIA_TYPE', `${reason}This endpoint takes ${wanted}`);
   }
 }
@@ -42,13 +42,12 @@ const refuseMultipart: preValidationHookHandler = function (request, _reply, don
 
 const refuseMultipartUnlessAsked: onRouteHookHandler = (route) => {
   const methods = ([] as string[]).concat(route.method);
-  if (takesMultipart(route) || !methods.some((method) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method))) return;
+  if (takesMultipart(route.config) || !methods.some((method) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method))) return;
   route.preValidation = [...([] as preValidationHookHandler[]).concat(route.preValidation ?? []), refuseMultipart];
 };
 
-function takesMultipart(route: { config?: unknown; routeOptions?: { config?: unknown } }): boolean {
-  const config = (route.routeOptions?.config ?? route.config) as { multipart?: boolean } | undefined;
-  return config?.multipart === true;
+function takesMultipart(routeConfig: unknown): boolean {
+  return (routeConfig as { multipart?: unknown } | undefined)?.multipart === true;
 }
 
 /** JSON is UTF-8 (RFC 8259); a body declared in another charset would be read wrongly, not converted. */
