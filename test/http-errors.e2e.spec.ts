@@ -213,6 +213,10 @@ describe('what the HTTP server answers itself comes in the error format too', ()
     const app = await createApp(testConfig());
     // Node checks header timeouts every 30 s by default; here every 50 ms, against a 300 ms limit.
     Object.assign(app.getHttpServer(), { headersTimeout: 300, connectionsCheckingInterval: 50 });
+    // Routes of this test only: an answer that cannot be serialized, a hook that fails.
+    const fastify = app.getHttpAdapter().getInstance();
+    fastify.get('/test/unserializable', async () => ({ count: BigInt(1) }));
+    fastify.get('/test/failing-hook', { preHandler: (_request, _reply, done) => done(new Error('hook failed')) }, async () => 'never');
     await app.listen(0, '127.0.0.1');
     api = { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`, close: () => app.close() };
   });
@@ -249,6 +253,14 @@ describe('what the HTTP server answers itself comes in the error format too', ()
     const res = await only(['POST /api/v1/users HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n']);
     expectErrorBody(res, 417, 'EXPECTATION_FAILED');
     expect(res.body.path).toBe('/api/v1/users');
+  });
+
+  it('an answer that cannot be serialized, or a failing hook → 500', async () => {
+    for (const path of ['/test/unserializable', '/test/failing-hook']) {
+      const res = await call(api.url, 'GET', path);
+      expectErrorBody(res, 500, 'INTERNAL_ERROR');
+      expect(res.body.message).toBe('Internal server error');
+    }
   });
 
   it('headers that do not arrive within headersTimeout → 408', async () => {
