@@ -1,25 +1,27 @@
 import multipart from '@fastify/multipart';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { isSpanContextValid, trace } from '@opentelemetry/api';
-import { LogController } from 'fastify';
+import { trace } from '@opentelemetry/api';
+import { FastifyHttpOptions, LogController } from 'fastify';
+import type { Server } from 'node:http';
 import { Logger } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { HttpEdge, MissingHost } from './common/http-edge';
 import { serveOpenApi } from './common/openapi';
+import { acceptRequestBodies } from './common/request-bodies';
 import { securityHeaders } from './common/security-headers';
+import { traceIdOf } from './common/trace-id';
 import { AppConfig } from './config/config';
 import { EmbeddedDatabase } from './config/database';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { AVATAR_MAX_BYTES } from './users/avatar-upload';
 
 export interface AppOptions {
   /** Where log lines go (stdout by default); tests pass a stream to read them. */
   logDestination?: DestinationStream;
 }
-import { AVATAR_MAX_BYTES } from './users/avatar-upload';
 
 /** Builds the service (not listening yet); main.ts and the e2e tests both start it this way. */
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
@@ -33,28 +35,43 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const embedded = config.databaseUrl ? null : await EmbeddedDatabase.open(config.dataDir);
   if (embedded) logger.info(`DATABASE_URL is not set: using the embedded PostgreSQL (PGlite) in ${config.dataDir}`);
 
-  const adapter = new FastifyAdapter({
+  const headers = securityHeaders();
+  const edge = new HttpEdge(headers);
+  const serverOptions: FastifyHttpOptions<Server> = {
     bodyLimit: config.bodyLimitBytes,
     genReqId: traceIdOf,
-    trustProxy: true,
+    // request.ip (the rate limiter's key for callers without a token, and the logs' clientIp) comes from it.
+    trustProxy: config.trustProxy,
     loggerInstance: logger,
     // Per-request lines cost throughput; the onResponse hook below logs slow requests only.
     logController: new LogController({ requestIdLogLabel: 'traceId', disableRequestLogging: true }),
-  });
+    // A Keycloak id (GET /users/by-keycloak/:keycloakId) has up to 255 characters, each up to 3 when percent-encoded.
+    routerOptions: { maxParamLength: 765 },
+    frameworkErrors: edge.routingFailed,
+    clientErrorHandler: edge.clientFailed,
+    // The Host check is ours (the onRequest hook), so that its 400 has the error body.
+    http: { requireHostHeader: false },
+    // Fastify would answer requests routed while closing with its own 503; they are served (main.ts waits for them).
+    return503OnClosing: false,
+  };
+  const adapter = new FastifyAdapter(serverOptions);
   let app: NestFastifyApplication;
   try {
     app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, embedded, logger), adapter, {
       bufferLogs: true,
+      bodyParser: false, // acceptRequestBodies
     });
   } catch (error) {
     await embedded?.close();
     throw error;
   }
+  app.getHttpServer().on('checkExpectation', edge.expectationFailed);
+  acceptRequestBodies(app.getHttpAdapter().getInstance());
   // Multipart bodies are streamed by the handler (avatar uploads) with their own limits, not bodyLimit.
   await app.register(multipart, { limits: { fileSize: AVATAR_MAX_BYTES }, throwFileSizeLimit: false });
   app.useLogger(app.get(Logger));
   allowCors(app, config);
-  observe(app, config, logger.isLevelEnabled('debug'));
+  observe(app, config, headers, logger.isLevelEnabled('debug'));
   serveOpenApi(app);
   return app;
 }
@@ -74,11 +91,10 @@ function allowCors(app: NestFastifyApplication, config: AppConfig): void {
  * Fastify hooks rather than Nest middleware or interceptors: they see every response (404s, guard
  * rejections) and cost least.
  */
-function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest: boolean): void {
+function observe(app: NestFastifyApplication, config: AppConfig, headers: Record<string, string>, logEveryRequest: boolean): void {
   const fastify = app.getHttpAdapter().getInstance();
   // METRICS_ENABLED=false: no per-request metrics work (the bench measures its cost); /metrics still answers.
   const metrics = app.get(Metrics);
-  const headers = securityHeaders();
   // Once closing, a response also closes its keep-alive connection: otherwise clients that got their
   // answer during shutdown would hold the server open until the keep-alive timeout.
   let closing = false;
@@ -91,6 +107,8 @@ function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest
     // With tracing on (observability/tracing.ts), the request's span is named by its route template.
     const route = request.routeOptions.url;
     if (route) trace.getActiveSpan()?.updateName(`${request.method} ${route}`).setAttribute('http.route', route);
+    // RFC 9112 §3.2 (Node's own check is off, see requireHostHeader).
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') return done(new MissingHost());
     done();
   });
   fastify.addHook('onSend', (_request, reply, _payload, done) => {
@@ -103,26 +121,16 @@ function observe(app: NestFastifyApplication, config: AppConfig, logEveryRequest
     if (metrics.timing) metrics.observeRequest(request.method, route, reply.statusCode, ms / 1000);
     // Failures are logged by the ErrorFilter; here only slow requests (and every request at debug).
     if (ms >= config.slowRequestMs || logEveryRequest) {
-      const line = { method: request.method, route: route ?? 'unmatched', statusCode: reply.statusCode, durationMs: Math.round(ms) };
+      const line = {
+        method: request.method,
+        route: route ?? 'unmatched',
+        statusCode: reply.statusCode,
+        durationMs: Math.round(ms),
+        clientIp: request.ip,
+      };
       if (ms >= config.slowRequestMs) request.log.warn(line, 'Slow request');
       else request.log.debug(line, 'Request completed');
     }
     done();
   });
-}
-
-/**
- * The trace id: with tracing on, the id of the request's trace (the traceparent's, or a new one), so that
- * logs, error bodies and the exported spans agree; otherwise from a W3C traceparent, else X-Request-Id,
- * else a new one.
- */
-function traceIdOf(request: IncomingMessage): string {
-  const span = trace.getActiveSpan()?.spanContext();
-  if (span && isSpanContextValid(span)) return span.traceId;
-  const traceparent = request.headers.traceparent;
-  const match = typeof traceparent === 'string' && /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent);
-  if (match) return match[1];
-  const requestId = request.headers['x-request-id'];
-  if (typeof requestId === 'string' && /^[\w.:-]{1,128}$/.test(requestId)) return requestId;
-  return randomUUID().replace(/-/g, '');
 }

@@ -63,6 +63,26 @@ describe('authentication and authorization', () => {
     }
   });
 
+  it('rejects a token whose sub is not a non-empty string, or whose roles are not a list of strings, on every route', async () => {
+    const key = new TextEncoder().encode(TEST_SECRET);
+    const signed = (claims: Record<string, unknown>) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(key);
+    for (const sub of [{ id: owner.keycloakId }, [owner.keycloakId], 42, null, '', '  ']) {
+      const token = await signed({ sub });
+      await expectEverywhere({ authorization: `Bearer ${token}` }, 401, 'UNAUTHENTICATED');
+      const res = await call(api.url, 'GET', `/api/v1/users/${owner.id}`, { token });
+      expect(res.body.message).toBe('Token rejected: sub must be a non-empty string');
+    }
+    for (const realmAccess of [{ roles: 'admin' }, { roles: [1] }, { roles: ['admin', { name: 'x' }] }, 'admin', ['admin']]) {
+      const token = await signed({ sub: owner.keycloakId, realm_access: realmAccess });
+      await expectEverywhere({ authorization: `Bearer ${token}` }, 401, 'UNAUTHENTICATED');
+      const res = await call(api.url, 'GET', `/api/v1/users/${owner.id}`, { token });
+      expect(res.body.message).toBe('Token rejected: realm_access.roles must be a list of strings');
+    }
+    // Neither rejection is remembered as a person: the same subject with good claims still works.
+    expect((await call(api.url, 'GET', `/api/v1/users/${owner.id}`, { token: await signed({ sub: owner.keycloakId, realm_access: {} }) })).status).toBe(200);
+  });
+
   it('forbids another user with 403 on every route, and on creating a profile for someone else', async () => {
     const stranger = await tokenFor('someone-else');
     await expectEverywhere({ authorization: `Bearer ${stranger}` }, 403, 'ACCESS_DENIED');

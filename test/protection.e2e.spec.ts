@@ -99,6 +99,47 @@ describe('protection', () => {
       }
     });
 
+    it('is not dodged by a spoofed X-Forwarded-For unless TRUST_PROXY trusts the hop that sent it', async () => {
+      // Every request comes from 127.0.0.1; each claims another client in X-Forwarded-For.
+      const statuses = async (url: string, forwardedFor: (i: number) => string) => {
+        const seen = [];
+        for (let i = 0; i < 5; i++) {
+          seen.push((await call(url, 'GET', '/api/v1/users/x', { headers: { 'x-forwarded-for': forwardedFor(i) } })).status);
+        }
+        return seen;
+      };
+      const limited = [401, 401, 401, 429, 429];
+
+      // The logs name the same client as the limiter (clientIp on the per-request lines at debug).
+      const logged: string[] = [];
+      const clientIps = () => logged.splice(0).flatMap((chunk) => chunk.split('\n').filter(Boolean)).map((l) => JSON.parse(l).clientIp).filter(Boolean);
+      const start = (env: Record<string, string>) =>
+        startApp(testConfig({ RATE_LIMIT_PER_MINUTE: '3', LOG_LEVEL: 'debug', ...env }), { logDestination: { write: (c: string) => logged.push(c) } });
+
+      const direct = await start({});
+      try {
+        clientIps();
+        expect(await statuses(direct.url, (i) => `203.0.113.${i}`)).toEqual(limited);
+        expect(clientIps()).toEqual(Array(5).fill('127.0.0.1'));
+      } finally {
+        await direct.close();
+      }
+
+      // Behind one trusted proxy (here: 127.0.0.1), the client is the address that proxy appended, whatever the
+      // client wrote to the left of it; another client has a budget of its own.
+      for (const trustProxy of ['1', '127.0.0.0/8,10.1.2.3', '::1,127.0.0.1']) {
+        const proxied = await start({ TRUST_PROXY: trustProxy });
+        try {
+          clientIps();
+          expect(await statuses(proxied.url, (i) => `198.51.100.${i}, 203.0.113.7`)).toEqual(limited);
+          expect(await statuses(proxied.url, () => '203.0.113.8')).toEqual(limited);
+          expect(clientIps()).toEqual([...Array(5).fill('203.0.113.7'), ...Array(5).fill('203.0.113.8')]);
+        } finally {
+          await proxied.close();
+        }
+      }
+    });
+
     it('is off with RATE_LIMIT_PER_MINUTE=0', async () => {
       const unlimited = await startApp(testConfig({ RATE_LIMIT_PER_MINUTE: '0' }));
       try {

@@ -8,6 +8,9 @@ export interface FieldError {
  * the global error filter maps it to an HTTP status.
  */
 export class DomainError extends Error {
+  /** What went wrong underneath an expected 5xx, for its log line only (the response never carries it). */
+  reason?: Record<string, unknown>;
+
   constructor(
     readonly code: string,
     message: string,

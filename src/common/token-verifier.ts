@@ -52,7 +52,7 @@ export class TokenVerifier {
     if (cached && cached.expiresAt > now) return cached.actor;
 
     const payload = await this.verify(token);
-    const actor: Actor = { kind: 'user', sub: payload.sub!, admin: this.hasAdminRole(payload) };
+    const actor: Actor = { kind: 'user', sub: subjectOf(payload), admin: rolesOf(payload).includes(this.config.auth.adminRole) };
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(token, { actor, expiresAt: payload.exp! * 1000 });
     return actor;
@@ -82,11 +82,27 @@ export class TokenVerifier {
     if (this.jwks) return this.jwks(header, token);
     throw new errors.JOSEAlgNotAllowed('algorithm not allowed');
   };
+}
 
-  private hasAdminRole(payload: JWTPayload): boolean {
-    const roles = (payload.realm_access as { roles?: unknown } | undefined)?.roles;
-    return Array.isArray(roles) && roles.includes(this.config.auth.adminRole);
+/**
+ * jose checks the signature and that `sub` is present, not its type: a signed token with an object or a number
+ * there must not become a person whose id is "[object Object]" or 42.
+ */
+function subjectOf(payload: JWTPayload): string {
+  const sub: unknown = payload.sub;
+  if (typeof sub !== 'string' || sub.trim() === '') throw new Unauthenticated('Token rejected: sub must be a non-empty string');
+  return sub;
+}
+
+/** Keycloak's realm roles; absent means none, anything but a list of strings is a malformed token. */
+function rolesOf(payload: JWTPayload): string[] {
+  const realmAccess: unknown = payload.realm_access ?? {};
+  const isObject = typeof realmAccess === 'object' && realmAccess !== null && !Array.isArray(realmAccess);
+  const roles: unknown = isObject ? ((realmAccess as { roles?: unknown }).roles ?? []) : null;
+  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
+    throw new Unauthenticated('Token rejected: realm_access.roles must be a list of strings');
   }
+  return roles;
 }
 
 function digest(value: string): Buffer {

@@ -79,6 +79,21 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('trusts no proxy unless TRUST_PROXY names a hop count or the proxies', () => {
+    const trustProxy = (value?: string) => loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy;
+    expect(trustProxy()).toBe(false);
+    expect(trustProxy('false')).toBe(false);
+    expect(trustProxy('0')).toBe(false);
+    expect(trustProxy('2')).toBe(2);
+    expect(trustProxy('10.0.0.0/8, 192.168.1.10,fd00::/8,::1,loopback')).toEqual(['10.0.0.0/8', '192.168.1.10', 'fd00::/8', '::1', 'loopback']);
+    for (const bad of ['true', '*', '101', '10.0.0.0/33', '10.0.0', '10.0.0.0/8,', 'fd00::/129', 'proxy.example.com', '1.2.3.4/8/8']) {
+      expect(problems({ TRUST_PROXY: bad })).toEqual([
+        'TRUST_PROXY must be false, a number of proxy hops (at most 100), or a comma-separated list of proxy addresses and ' +
+          `CIDR ranges like 10.0.0.0/8,192.168.1.10 (got "${bad}")`,
+      ]);
+    }
+  });
+
   it('splits Kafka brokers', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9092,' }).kafka.brokers).toEqual(['a:9092', 'b:9092']);
   });

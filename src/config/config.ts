@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 /** Used only outside production, with a warning at start-up, so `npm start` works with nothing configured. */
@@ -84,6 +85,11 @@ export abstract class AppConfig {
   corsOrigins!: string[];
   /** Requests per minute per caller; 0: no limit. */
   rateLimitPerMinute!: number;
+  /**
+   * Which proxies' X-Forwarded-For is believed (Fastify's trustProxy): false, nobody (the client is the TCP peer);
+   * a number, that many hops nearest to us; a list, the proxies at these addresses or ranges.
+   */
+  trustProxy!: false | number | string[];
   shutdownTimeoutMs!: number;
 }
 
@@ -187,6 +193,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     slowRequestMs: read.int('LOG_SLOW_REQUEST_MS', 1000, 1, 3_600_000),
     corsOrigins: read.origins('CORS_ORIGINS'),
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    trustProxy: read.proxies('TRUST_PROXY'),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
   const consumer = config.kafka.consumer;
@@ -249,6 +256,20 @@ class Reader {
     return list.filter((origin) => !bad.includes(origin));
   }
 
+  /** `false` (or unset), a hop count, or a comma list of addresses and CIDR ranges. */
+  proxies(name: string): false | number | string[] {
+    const raw = this.string(name);
+    if (raw === null || raw.toLowerCase() === 'false') return false;
+    if (/^\d+$/.test(raw) && Number(raw) <= 100) return Number(raw) === 0 ? false : Number(raw);
+    const list = raw.split(',').map((entry) => entry.trim());
+    if (!/^\d+$/.test(raw) && list.every(isAddressOrRange)) return list;
+    this.problems.push(
+      `${name} must be false, a number of proxy hops (at most 100), or a comma-separated list of proxy addresses and ` +
+        `CIDR ranges like 10.0.0.0/8,192.168.1.10 (got "${raw}")`,
+    );
+    return false;
+  }
+
   url(name: string): string | null {
     const raw = this.string(name);
     if (raw === null) return null;
@@ -261,4 +282,13 @@ class Reader {
     this.problems.push(`${name} must be an http(s) URL (got "${raw}")`);
     return null;
   }
+}
+
+/** `192.168.1.10`, `10.0.0.0/8`, `fd00::/8`, or one of proxy-addr's names for the usual ranges. */
+function isAddressOrRange(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
 }

@@ -9,21 +9,36 @@ export interface AvatarObject {
   contentType: string;
 }
 
-/** The store is down, hung or refusing us: the request may succeed later (503). */
+/** A call to the store, named in the log when it fails: `{operation: 'PUT', key: 'users/…/256.jpg'}`. */
+export interface StoreCall {
+  operation: string;
+  key: string;
+}
+
+/** The store is down, hung or refusing us: the request may succeed later (503). The log says which call and why. */
 export class StorageUnavailable extends DomainError {
-  constructor(cause?: unknown) {
+  constructor(cause: unknown, call: StoreCall) {
     super('SERVICE_UNAVAILABLE', 'Avatar storage is unavailable, try again later');
-    if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
+    (this as { cause?: unknown }).cause = cause;
+    this.reason = { ...call, ...describe(cause) };
   }
 }
 
 /** Runs a call to the store, turning any failure into StorageUnavailable. */
-export async function unavailableOnError<T>(action: () => Promise<T>): Promise<T> {
+export async function unavailableOnError<T>(call: StoreCall, action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
-    throw new StorageUnavailable(error);
+    throw new StorageUnavailable(error, call);
   }
+}
+
+/** The error's code (ECONNRESET, ETIMEDOUT, an S3 code such as AccessDenied) and message. */
+function describe(cause: unknown): { code?: string; message: string } {
+  const { code, message, errors } = (cause ?? {}) as { code?: unknown; message?: unknown; errors?: { message?: unknown }[] };
+  // Node reports a failed connection to every address of a name as an AggregateError without a message.
+  const text = message || (Array.isArray(errors) ? errors.map((e) => String(e.message)).join('; ') : String(cause));
+  return { ...(typeof code === 'string' ? { code } : {}), message: String(text) };
 }
 
 /** Where avatar objects are kept and served from. Every failure to reach it is a StorageUnavailable. */

@@ -17,16 +17,16 @@ export class LocalAvatarStorage extends AvatarStorage {
   }
 
   async ensureBucket(): Promise<void> {
-    await unavailableOnError(() => mkdir(this.root, { recursive: true }));
+    await unavailableOnError({ operation: 'mkdir', key: this.root }, () => mkdir(this.root, { recursive: true }));
   }
 
   async ping(): Promise<void> {
-    await unavailableOnError(() => access(this.root));
+    await unavailableOnError({ operation: 'access', key: this.root }, () => access(this.root));
   }
 
   async put(objects: AvatarObject[]): Promise<void> {
     objects.forEach((o) => assertAvatarKey(o.key));
-    await unavailableOnError(async () => {
+    await unavailableOnError({ operation: 'write', key: objects.map((o) => o.key).join(' ') }, async () => {
       // An upload's variants share one folder.
       for (const dir of new Set(objects.map((o) => dirname(this.pathOf(o.key))))) await mkdir(dir, { recursive: true });
       await Promise.all(
@@ -43,7 +43,7 @@ export class LocalAvatarStorage extends AvatarStorage {
 
   async remove(keys: string[]): Promise<void> {
     keys.forEach(assertAvatarKey);
-    await unavailableOnError(() => Promise.all(keys.map((key) => rm(this.pathOf(key), { force: true }))));
+    await unavailableOnError({ operation: 'rm', key: keys.join(' ') }, () => Promise.all(keys.map((key) => rm(this.pathOf(key), { force: true }))));
     // Folders left empty (<hash>, then <user>) go too; one still in use is not empty and stays.
     for (const dir of new Set(keys.map((key) => dirname(this.pathOf(key))))) {
       await rmdir(dir).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, Server, Socket } from 'node:net';
 import { loadConfig } from '../config/config';
 import { StorageUnavailable } from './avatar-storage';
@@ -34,6 +35,45 @@ describe('S3AvatarStorage', () => {
     } finally {
       sockets.forEach((s) => s.destroy());
       await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
+  it('makes a call once more, on a new connection, when the connection is reset under it; not a third time', async () => {
+    const requests: string[] = [];
+    const store = createHttpServer((request) => {
+      requests.push(`${request.method} ${request.url}`);
+      request.socket.resetAndDestroy();
+    });
+    await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await storageAt((store.address() as { port: number }).port).put([{ key: KEY, body: Buffer.from('x'), contentType: 'image/jpeg' }]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StorageUnavailable);
+      expect((error as StorageUnavailable).reason).toEqual({ operation: 'HEAD', key: 'avatars', code: 'ECONNRESET', message: expect.any(String) });
+      expect(requests).toEqual(['HEAD /avatars', 'HEAD /avatars']);
+    } finally {
+      await new Promise((resolve) => store.close(resolve));
+    }
+  });
+
+  it('keeps a connection to the store for the next call, but not past 2 s idle (before the store would close it)', async () => {
+    let connections = 0;
+    // HEAD /avatars → 200: the bucket exists (with a length: without one, Node closes the connection after a HEAD)
+    const store = createHttpServer((_request, response) => response.writeHead(200, { 'content-length': 0 }).end());
+    store.keepAliveTimeout = 60_000;
+    store.on('connection', () => connections++);
+    await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', resolve));
+    try {
+      const storage = storageAt((store.address() as { port: number }).port);
+      await storage.ping();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await storage.ping();
+      expect(connections).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 2300));
+      await storage.ping();
+      expect(connections).toBe(2);
+    } finally {
+      store.closeAllConnections();
+      await new Promise((resolve) => store.close(resolve));
     }
   });
 

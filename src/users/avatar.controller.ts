@@ -10,10 +10,12 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors, ApiIfMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { CurrentActor } from '../common/auth.guard';
 import { assertVersion, parseIfMatch, withEtag } from '../common/etag';
+import { MULTIPART } from '../common/request-bodies';
 import { Actor } from '../common/token-verifier';
 import { AvatarProcessor } from '../storage/avatar-processor';
 import { UuidParam } from '../common/uuid.pipe';
@@ -54,6 +56,7 @@ export class AvatarController {
 
   /** multipart/form-data with the image in `file`: JPEG or PNG, at most 5 MB. */
   @Post(':id/avatar')
+  @RouteConfig(MULTIPART)
   @HttpCode(200)
   @ApiOperation({ summary: 'Upload an avatar: JPEG or PNG by content, at most 5 MB; stored re-encoded, without metadata, in four sizes' })
   @ApiUserId()

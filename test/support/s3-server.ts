@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'minio';
@@ -95,6 +96,12 @@ export interface S3Server {
 export interface StartS3ServerOptions {
   /** buckets to create before the server accepts requests */
   buckets?: string[];
+  /**
+   * Closes connections idle this long, as MinIO, proxies and load balancers do: without a Keep-Alive hint, so the
+   * client cannot know. A request sent on one after that is reset, as when the request and the server's close
+   * cross; the socket itself is closed a second later (Node's keepAliveTimeout, with its 1 s margin).
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 export async function startS3Server(options: StartS3ServerOptions = {}): Promise<S3Server> {
@@ -122,7 +129,9 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
       configureBuckets: buckets.map((name) => ({ name })),
     });
     await app.configureBuckets();
-    const next = createServer(app.callback());
+    const idleMs = options.keepAliveTimeoutMs;
+    const next = createServer(idleMs === undefined ? app.callback() : closingWhenIdle(app.callback(), idleMs));
+    if (idleMs !== undefined) next.keepAliveTimeout = idleMs;
     await new Promise<void>((resolve, reject) => {
       next.once('error', reject);
       next.listen(port, '127.0.0.1', () => {
@@ -176,6 +185,20 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
     },
   };
   return server;
+}
+
+function closingWhenIdle(handle: RequestListener, idleMs: number): RequestListener {
+  const lastAnswered = new WeakMap<Socket, number>();
+  return (request, response) => {
+    const last = lastAnswered.get(request.socket);
+    if (last !== undefined && performance.now() - last >= idleMs) {
+      request.socket.resetAndDestroy();
+      return;
+    }
+    response.setHeader('connection', 'keep-alive'); // set by hand: Node then adds no `Keep-Alive: timeout=` hint
+    response.on('finish', () => lastAnswered.set(request.socket, performance.now()));
+    handle(request, response);
+  };
 }
 
 /** A minio client for the server, with its keys unless overridden. */
