@@ -69,6 +69,7 @@ function takeLock(lockFile: string): void {
         throw new Error(
           `The embedded database in ${lockFile.replace(/pglite\.lock$/, '')} is in use by process ${owner}; ` +
             'stop it or set DATA_DIR to another directory',
+          { cause: error },
         );
       }
       rmSync(lockFile, { force: true }); // left by a process that died
