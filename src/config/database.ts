@@ -95,6 +95,9 @@ export function dataSourceOptions(config: AppConfig, embedded: EmbeddedDatabase 
     migrationsRun: config.runMigrations,
     synchronize: false,
     logging: false,
+    // The migrations own the schema; users.id defaults to gen_random_uuid(), built into PostgreSQL since 13.
+    installExtensions: false,
+    uuidExtension: 'pgcrypto' as const,
   };
   if (embedded) return { ...common, extra: createPgConfig(embedded.pglite) };
   return { ...common, url: config.databaseUrl!, extra: { max: config.databasePoolSize } };
