@@ -179,8 +179,11 @@ describe('avatars on S3 (s3rver over TCP)', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const samples: { rss: number; buffers: number }[] = [];
+    let gcMs = 0; // a full GC's cost grows with the heap earlier test files left behind (PGlite's is large)
     const sample = () => {
+      const gcStarted = performance.now();
       gc();
+      gcMs += performance.now() - gcStarted;
       const { rss, arrayBuffers } = process.memoryUsage();
       samples.push({ rss, buffers: arrayBuffers });
     };
@@ -192,14 +195,17 @@ describe('avatars on S3 (s3rver over TCP)', () => {
     samples.length = 0;
     const sampler = setInterval(sample, 50);
     const started = performance.now();
+    gcMs = 0;
     try {
       const res = await streamHugeUpload(api.url, id, token, 50 * MB, 10);
       const elapsed = performance.now() - started;
       expectError(res, 413, 'PAYLOAD_TOO_LARGE', 'Avatar file size exceeds 5MB limit');
       expect(res.bytesWrittenAtResponse).toBeGreaterThan(5 * MB);
       expect(res.bytesWrittenAtResponse).toBeLessThan(15 * MB); // answered at the limit, not at the end of the body
-      expect(elapsed).toBeLessThan(15_000); // paced by the client: 50 x 10 ms, plus a full GC every 50 ms
-      console.log(`50 MB upload: ${Math.round(elapsed)} ms, answered after ${(res.bytesWrittenAtResponse / MB).toFixed(1)} MB`);
+      expect(elapsed - gcMs).toBeLessThan(15_000); // paced by the client: 50 x 10 ms
+      console.log(
+        `50 MB upload: ${Math.round(elapsed)} ms (${Math.round(gcMs)} ms of it forced GCs), answered after ${(res.bytesWrittenAtResponse / MB).toFixed(1)} MB`,
+      );
     } finally {
       clearInterval(sampler);
     }

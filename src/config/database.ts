@@ -68,6 +68,7 @@ function takeLock(lockFile: string): void {
         throw new Error(
           `The embedded database in ${lockFile.replace(/pglite\.lock$/, '')} is in use by process ${owner}; ` +
             'stop it or set DATA_DIR to another directory',
+          { cause: error },
         );
       }
       rmSync(lockFile, { force: true }); // left by a process that died
@@ -93,6 +94,9 @@ export function dataSourceOptions(config: AppConfig, embedded: EmbeddedDatabase 
     migrationsRun: config.runMigrations,
     synchronize: false,
     logging: false,
+    // The migrations own the schema; users.id defaults to gen_random_uuid(), built into PostgreSQL since 13.
+    installExtensions: false,
+    uuidExtension: 'pgcrypto' as const,
   };
   if (embedded) return { ...common, extra: createPgConfig(embedded.pglite) };
   return { ...common, url: config.databaseUrl!, extra: { max: config.databasePoolSize } };

@@ -177,13 +177,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private sleep(ms: number, wakeable: boolean): Promise<void> {
     if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.signal = null;
+        this.signal = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.signal = () => {
         if (wakeable || this.stopping) done();
       };

@@ -50,7 +50,6 @@ export function streamHugeUpload(
   return new Promise<{ status: number; body: any; bytesWrittenAtResponse: number }>((resolve, reject) => {
     let written = 0;
     let writtenAtResponse = -1;
-    let responded = false;
     let answer: { status: number; body: any; bytesWrittenAtResponse: number } | undefined;
     let sent = false;
     const settle = () => answer && sent && resolve(answer);
@@ -68,7 +67,6 @@ export function streamHugeUpload(
         },
       },
       (res) => {
-        responded = true;
         writtenAtResponse = written;
         let text = '';
         res.setEncoding('utf8');

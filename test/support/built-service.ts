@@ -28,12 +28,19 @@ export interface Service {
   url: string;
   logs: string[];
   exited: Promise<number | null>;
+  /** SIGKILL to the service, and to the whole process group of a command that started it. */
+  killAll(): void;
 }
 
-/** The built service (`node dist/src/main.js`) as production runs it. */
-export async function startService(env: Record<string, string> = {}): Promise<Service> {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+/**
+ * The built service (`node dist/src/main.js`) as production runs it, or a command that starts it (`npm run dev`)
+ * in a process group of its own, so that `killAll` reaches the service under npm too.
+ */
+export async function startService(env: Record<string, string> = {}, command?: string[], startupMs = 60_000): Promise<Service> {
+  const [file, ...args] = command ?? [process.execPath, 'dist/src/main.js'];
+  const child = spawn(file, args, {
     cwd: ROOT,
+    detached: command !== undefined,
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
@@ -49,7 +56,21 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
   });
   const logs: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const killAll = () => {
+    if (!command) return void child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the group has exited
+    }
+  };
   const url = await new Promise<string>((done, fail) => {
+    // `node --watch` outlives a crashed start, waiting for a change: give up on it rather than hang.
+    const deadline = setTimeout(() => {
+      killAll();
+      fail(new Error(`the service did not start within ${startupMs} ms:\n${logs.join('\n')}`));
+    }, startupMs);
+    void exited.then(() => clearTimeout(deadline));
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -58,12 +79,15 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
       for (const line of lines) {
         logs.push(line);
         const match = /listening on (http:\/\/[\d.:]+)/.exec(line);
-        if (match) done(match[1]);
+        if (match) {
+          clearTimeout(deadline);
+          done(match[1]);
+        }
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
     void exited.then((code) => fail(new Error(`the service exited with ${code}:\n${logs.join('\n')}`)));
   });
-  return { child, url, logs, exited };
+  return { child, url, logs, exited, killAll };
 }
 

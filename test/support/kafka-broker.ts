@@ -34,7 +34,7 @@ async function ensureBinary(): Promise<string> {
   } catch (err) {
     await fs.rm(tmp, { force: true });
     const detail = (err as { stderr?: string }).stderr || (err as Error).message;
-    throw new Error(`${INSTALL_HINT}\ngcc failed: ${detail}`);
+    throw new Error(`${INSTALL_HINT}\ngcc failed: ${detail}`, { cause: err });
   }
   await fs.rename(tmp, BINARY);
   return BINARY;

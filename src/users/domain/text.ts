@@ -1,6 +1,7 @@
 import { FieldError } from '../../common/domain-error';
 
 // PostgreSQL cannot store NUL, and single-line fields have no business holding line breaks.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const LINE_BREAK = /[\r\n]/;
 

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { PreferencesFields } from '../domain/preferences';
 
 /** bigint columns come back from pg as strings; keep them exact as bigint. */
@@ -7,31 +7,39 @@ export const bigintColumn = {
   from: (value: string | null) => (value === null ? null : BigInt(value)),
 };
 
+/** The schema the migrations build (`npm run migration:generate` finds no difference): defaults, checks, indexes. */
 @Entity('users')
+@Check('users_status_check', `status IN ('active', 'deleted')`)
+@Check('users_counters_check', 'interviews_created >= 0 AND interviews_active >= 0 AND candidates_total >= 0 AND storage_used >= 0')
+// Only live users hold their email and Keycloak id: a deleted user's may register again.
+@Index('users_email_live_key', ['email'], { unique: true, where: 'deleted_at IS NULL' })
+@Index('users_keycloak_id_live_key', ['keycloakId'], { unique: true, where: 'deleted_at IS NULL' })
+@Index('idx_users_created_at', ['createdAt'])
 export class UserEntity {
-  @PrimaryColumn('uuid') id: string;
+  // The column defaults to gen_random_uuid(), though the service sets every id itself (User.create).
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'users_pkey' }) id: string;
   @Column({ name: 'keycloak_id', type: 'varchar', length: 255 }) keycloakId: string;
   @Column({ type: 'varchar', length: 255 }) email: string;
-  @Column({ type: 'varchar', length: 20 }) status: string;
+  @Column({ type: 'varchar', length: 20, default: 'active' }) status: string;
 
   @Column({ name: 'full_name', type: 'varchar', length: 255 }) fullName: string;
   @Column({ name: 'company_name', type: 'varchar', length: 255, nullable: true }) companyName: string | null;
   @Column({ type: 'varchar', length: 50, nullable: true }) phone: string | null;
   @Column({ type: 'text', nullable: true }) bio: string | null;
   @Column({ name: 'avatar_url', type: 'text', nullable: true }) avatarUrl: string | null;
-  @Column({ name: 'avatar_keys', type: 'text', array: true }) avatarKeys: string[];
+  @Column({ name: 'avatar_keys', type: 'text', array: true, default: [] }) avatarKeys: string[];
 
-  @Column({ name: 'interviews_created', type: 'int' }) interviewsCreated: number;
-  @Column({ name: 'interviews_active', type: 'int' }) interviewsActive: number;
-  @Column({ name: 'candidates_total', type: 'int' }) candidatesTotal: number;
-  @Column({ name: 'storage_used', type: 'bigint', transformer: bigintColumn }) storageUsed: bigint;
+  @Column({ name: 'interviews_created', type: 'int', default: 0 }) interviewsCreated: number;
+  @Column({ name: 'interviews_active', type: 'int', default: 0 }) interviewsActive: number;
+  @Column({ name: 'candidates_total', type: 'int', default: 0 }) candidatesTotal: number;
+  @Column({ name: 'storage_used', type: 'bigint', default: 0, transformer: bigintColumn }) storageUsed: bigint;
 
-  @Column({ name: 'max_interviews', type: 'int' }) maxInterviews: number;
-  @Column({ name: 'max_storage', type: 'bigint', transformer: bigintColumn }) maxStorage: bigint;
+  @Column({ name: 'max_interviews', type: 'int', default: 10 }) maxInterviews: number;
+  @Column({ name: 'max_storage', type: 'bigint', default: 5368709120, transformer: bigintColumn }) maxStorage: bigint;
 
-  @Column({ type: 'jsonb' }) preferences: PreferencesFields;
-  @Column({ type: 'int' }) version: number;
-  @Column({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
-  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+  @Column({ type: 'jsonb', default: {} }) preferences: PreferencesFields;
+  @Column({ type: 'int', default: 1 }) version: number;
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt: Date;
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt: Date;
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true }) deletedAt: Date | null;
 }
