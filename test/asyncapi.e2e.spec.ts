@@ -39,7 +39,9 @@ describe('asyncapi.yaml', () => {
 
   it('is AsyncAPI 3.0 whose references all resolve, with a message for every event in and out', () => {
     expect(document.asyncapi).toBe('3.0.0');
-    const refs = JSON.stringify(document).match(/"\$ref":"[^"]+"/g)!.map((r) => r.slice(8, -1));
+    const refs = JSON.stringify(document)
+      .match(/"\$ref":"[^"]+"/g)!
+      .map((r) => r.slice(8, -1));
     for (const ref of refs) expect({ ref, found: resolveRef(ref) !== undefined }).toEqual({ ref, found: true });
     // One topic per event type: each operation's channel address is the name of the message it carries.
     const byAction = (action: string) =>
@@ -50,7 +52,13 @@ describe('asyncapi.yaml', () => {
           expect(names).toEqual([resolveRef(operation.channel.$ref).address]);
           return names[0];
         });
-    expect(byAction('send')).toEqual(['user.created', 'user.updated', 'user.avatar_uploaded', 'user.deleted', 'user.quota_threshold_reached']);
+    expect(byAction('send')).toEqual([
+      'user.created',
+      'user.updated',
+      'user.avatar_uploaded',
+      'user.deleted',
+      'user.quota_threshold_reached',
+    ]);
     expect(byAction('receive')).toEqual([
       'interview.created',
       'interview.completed',
@@ -61,9 +69,10 @@ describe('asyncapi.yaml', () => {
     ]);
   });
 
-  it("accepts its own examples", () => {
+  it('accepts its own examples', () => {
     for (const message of Object.values<any>(document.components.messages)) {
-      for (const example of message.examples ?? []) expect({ name: message.name, errors: check(example.payload) }).toEqual({ name: message.name, errors: [] });
+      for (const example of message.examples ?? [])
+        expect({ name: message.name, errors: check(example.payload) }).toEqual({ name: message.name, errors: [] });
     }
   });
 
@@ -77,15 +86,27 @@ describe('asyncapi.yaml', () => {
     it('describes every outbox payload the service writes: create, patch, put, preferences, delete', async () => {
       const { id, token } = await createUser(api.url, { profile: { fullName: 'Async Api', phone: '123 456' } });
       const steps = [
-        await call(api.url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { companyName: 'Acme', phone: null, bio: 'Line 1\nLine 2' } } }),
+        await call(api.url, 'PATCH', `/api/v1/users/${id}`, {
+          token,
+          body: { profile: { companyName: 'Acme', phone: null, bio: 'Line 1\nLine 2' } },
+        }),
         await call(api.url, 'PUT', `/api/v1/users/${id}/profile`, { token, body: { fullName: 'Async B. Api' } }),
-        await call(api.url, 'PATCH', `/api/v1/users/${id}/preferences`, { token, body: { language: 'pt-br', notifications: { email: false } } }),
+        await call(api.url, 'PATCH', `/api/v1/users/${id}/preferences`, {
+          token,
+          body: { language: 'pt-br', notifications: { email: false } },
+        }),
         await call(api.url, 'DELETE', `/api/v1/users/${id}`, { token }),
       ];
       expect(steps.map((s) => s.status)).toEqual([200, 200, 200, 200]);
 
       const rows = await sql<{ payload: any }>('SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id', [id]);
-      expect(rows.map((r) => r.payload.eventType)).toEqual(['user.created', 'user.updated', 'user.updated', 'user.updated', 'user.deleted']);
+      expect(rows.map((r) => r.payload.eventType)).toEqual([
+        'user.created',
+        'user.updated',
+        'user.updated',
+        'user.updated',
+        'user.deleted',
+      ]);
       for (const { payload } of rows) expect({ payload, errors: check(payload) }).toEqual({ payload, errors: [] });
 
       // Whatever other tests left in the outbox is held to the contract too.

@@ -80,7 +80,10 @@ describe('authentication and authorization', () => {
       expect(res.body.message).toBe('Token rejected: realm_access.roles must be a list of strings');
     }
     // Neither rejection is remembered as a person: the same subject with good claims still works.
-    expect((await call(api.url, 'GET', `/api/v1/users/${owner.id}`, { token: await signed({ sub: owner.keycloakId, realm_access: {} }) })).status).toBe(200);
+    expect(
+      (await call(api.url, 'GET', `/api/v1/users/${owner.id}`, { token: await signed({ sub: owner.keycloakId, realm_access: {} }) }))
+        .status,
+    ).toBe(200);
   });
 
   it('forbids another user with 403 on every route, and on creating a profile for someone else', async () => {

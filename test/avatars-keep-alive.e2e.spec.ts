@@ -11,7 +11,13 @@ describe('avatars on a store that closes idle connections', () => {
   let s3server: S3Server;
   let api: RunningApp;
   const logged: string[] = [];
-  const warnings = () => logged.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((r) => r.level === 'warn');
+  const warnings = () =>
+    logged
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((r) => r.level === 'warn');
 
   beforeAll(async () => {
     s3server = await startS3Server({ buckets: [BUCKET], keepAliveTimeoutMs: IDLE_MS });

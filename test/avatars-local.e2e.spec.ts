@@ -9,7 +9,6 @@ import { uploadAvatar } from './support/avatars';
 import * as images from './support/images';
 import { freePort } from './support/free-port';
 
-
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, withFileTypes: true })

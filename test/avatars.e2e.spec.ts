@@ -41,14 +41,22 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   const listObjects = (prefix: string) => listAll(s3, BUCKET, prefix);
 
   const row = async (id: string) =>
-    (await sql<{ avatar_url: string | null; avatar_keys: string[]; version: number }>(
-      'SELECT avatar_url, avatar_keys, version FROM users WHERE id = $1',
-      [id],
-    ))[0];
+    (
+      await sql<{ avatar_url: string | null; avatar_keys: string[]; version: number }>(
+        'SELECT avatar_url, avatar_keys, version FROM users WHERE id = $1',
+        [id],
+      )
+    )[0];
 
   function expectError(res: { status: number; body: any }, status: number, code: string, message?: string) {
     expect(res.status).toBe(status);
-    expect(res.body).toMatchObject({ statusCode: status, code, timestamp: expect.any(String), path: expect.any(String), traceId: expect.any(String) });
+    expect(res.body).toMatchObject({
+      statusCode: status,
+      code,
+      timestamp: expect.any(String),
+      path: expect.any(String),
+      traceId: expect.any(String),
+    });
     if (message) expect(res.body.message).toBe(message);
   }
 
@@ -291,7 +299,9 @@ describe('avatars on S3 (s3rver over TCP)', () => {
     expect((await uploadAvatar(api.url, id, file, { token, headers: { 'if-match': '"1"' } })).status).toBe(200);
     const admin = await tokenFor('an-admin', { admin: true });
     expect((await uploadAvatar(api.url, id, await images.jpeg(200, 200, 12), { token: admin })).status).toBe(200);
-    expect((await uploadAvatar(api.url, id, await images.jpeg(200, 200, 13), { headers: { 'x-internal-token': INTERNAL_TOKEN } })).status).toBe(200);
+    expect(
+      (await uploadAvatar(api.url, id, await images.jpeg(200, 200, 13), { headers: { 'x-internal-token': INTERNAL_TOKEN } })).status,
+    ).toBe(200);
     expect(await listObjects(`users/${id}/`)).toHaveLength(4);
 
     const unknown = '00000000-0000-4000-8000-000000000000';

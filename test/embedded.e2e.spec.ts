@@ -49,9 +49,9 @@ describe('embedded database (PGlite)', () => {
       expect(read.body.profile.bio).toBe('persisted');
       const health = await call(second.url, 'GET', '/health');
       expect(health.body.database).toMatchObject({ status: 'connected', embedded: true });
-      const outbox = await second.app.get(EmbeddedDatabase).pglite.query<{ event_type: string }>(
-        'SELECT event_type FROM outbox ORDER BY id',
-      );
+      const outbox = await second.app
+        .get(EmbeddedDatabase)
+        .pglite.query<{ event_type: string }>('SELECT event_type FROM outbox ORDER BY id');
       expect(outbox.rows.map((r) => r.event_type)).toEqual(['user.created', 'user.updated']);
     } finally {
       await second.close();
@@ -61,7 +61,9 @@ describe('embedded database (PGlite)', () => {
   it('relays the outbox to Kafka, woken by PGlite notifications', async () => {
     const broker = await startKafkaBroker();
     const collector = await KafkaCollector.start(broker.brokers);
-    const api = await startApp(embeddedConfig({ KAFKA_BROKERS: broker.brokers.join(','), ...FAST_KAFKA_ENV, OUTBOX_POLL_INTERVAL_MS: '60000' }));
+    const api = await startApp(
+      embeddedConfig({ KAFKA_BROKERS: broker.brokers.join(','), ...FAST_KAFKA_ENV, OUTBOX_POLL_INTERVAL_MS: '60000' }),
+    );
     try {
       const token = await tokenFor('kc-embedded-relay');
       const created = await call(api.url, 'POST', '/api/v1/users', {

@@ -6,7 +6,6 @@ import { pendingOf } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
 import { FAST_KAFKA_ENV, KafkaCollector } from './support/kafka-collector';
 
-
 /** The built service as its own process, as it runs in production. */
 function startCrashableService(brokers: string[]): Promise<Service> {
   return startService({ KAFKA_BROKERS: brokers.join(','), OUTBOX_BACKOFF_MAX_MS: '500', ...FAST_KAFKA_ENV });
@@ -59,7 +58,9 @@ describe('a service killed after committing', () => {
     for (const id of users) {
       const mine = received.filter((m) => m.key === id);
       expect(mine.filter((m) => m.topic === 'user.created')).not.toHaveLength(0); // topics are ordered apart from each other
-      const bios = [...new Map(mine.filter((m) => m.topic === 'user.updated').map((m) => [m.headers.ce_id, m.value.data.changes.bio])).values()];
+      const bios = [
+        ...new Map(mine.filter((m) => m.topic === 'user.updated').map((m) => [m.headers.ce_id, m.value.data.changes.bio])).values(),
+      ];
       expect(bios).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8']);
     }
     await kill(second.child, 'SIGTERM');

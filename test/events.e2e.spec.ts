@@ -23,7 +23,9 @@ describe('published events', () => {
   });
 
   async function start(env: Record<string, string> = {}): Promise<RunningApp> {
-    const app = await startApp(testConfig({ KAFKA_BROKERS: broker.brokers.join(','), ...FAST_KAFKA_ENV, OUTBOX_BACKOFF_MAX_MS: '500', ...env }));
+    const app = await startApp(
+      testConfig({ KAFKA_BROKERS: broker.brokers.join(','), ...FAST_KAFKA_ENV, OUTBOX_BACKOFF_MAX_MS: '500', ...env }),
+    );
     apps.push(app);
     return app;
   }
@@ -39,7 +41,6 @@ describe('published events', () => {
     }
     return bios;
   }
-
 
   describe('one instance, woken by NOTIFY (polling every minute)', () => {
     let api: RunningApp;
@@ -58,7 +59,10 @@ describe('published events', () => {
       });
       expect((await call(api.url, 'DELETE', `/api/v1/users/${id}`, { token })).status).toBe(200);
 
-      const outbox = await sql<{ event_id: string; payload: any }>('SELECT event_id, payload FROM outbox WHERE aggregate_id = $1 ORDER BY id', [id]);
+      const outbox = await sql<{ event_id: string; payload: any }>(
+        'SELECT event_id, payload FROM outbox WHERE aggregate_id = $1 ORDER BY id',
+        [id],
+      );
       expect(outbox.map((r) => r.payload.eventType)).toEqual([
         'user.created',
         'user.updated',
@@ -129,7 +133,11 @@ describe('published events', () => {
           }),
         );
         expect(await pendingOf(ids)).toBe(500);
-        await waitFor(async () => (await call(api.url, 'GET', '/health')).body.kafka.status === 'disconnected', 10_000, 'health to report Kafka down');
+        await waitFor(
+          async () => (await call(api.url, 'GET', '/health')).body.kafka.status === 'disconnected',
+          10_000,
+          'health to report Kafka down',
+        );
         expect((await call(api.url, 'GET', '/health')).body.outbox.pending).toBeGreaterThanOrEqual(500);
       } finally {
         await broker.up();

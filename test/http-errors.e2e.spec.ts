@@ -64,7 +64,9 @@ describe('bad input gets a 4xx in the error format', () => {
       body: { keycloakId: 5, email: true, profile: 'Ann' },
     });
     expectErrorBody(wrongTypes, 400, 'VALIDATION_FAILED');
-    expect(wrongTypes.body.details.map((d: { field: string }) => d.field)).toEqual(expect.arrayContaining(['keycloakId', 'email', 'profile']));
+    expect(wrongTypes.body.details.map((d: { field: string }) => d.field)).toEqual(
+      expect.arrayContaining(['keycloakId', 'email', 'profile']),
+    );
 
     const rules = await call(api.url, 'POST', '/api/v1/users', {
       token: admin,
@@ -139,7 +141,11 @@ describe('bad input gets a 4xx in the error format', () => {
     }
     // Reached the validation, so parsed.
     for (const contentType of ['application/json; charset=UTF-8', 'application/merge-patch+json', 'Application/JSON']) {
-      const res = await call(api.url, 'POST', '/api/v1/users', { token: admin, body: '{"keycloakId": 1}', headers: { 'content-type': contentType } });
+      const res = await call(api.url, 'POST', '/api/v1/users', {
+        token: admin,
+        body: '{"keycloakId": 1}',
+        headers: { 'content-type': contentType },
+      });
       expectErrorBody(res, 400, 'VALIDATION_FAILED');
     }
   });

@@ -36,7 +36,9 @@ describe('GET /metrics', () => {
   (hasPromtool ? it : it.skip)('is valid exposition format that passes promtool check metrics', () => {
     expect(promtoolCheck(exposition)!.problems).toEqual([]);
     // The check can fail: a counter without _total, a family without help.
-    expect(promtoolCheck('# TYPE broken counter\nbroken 1\n')!.problems).toEqual(expect.arrayContaining([expect.stringContaining('broken')]));
+    expect(promtoolCheck('# TYPE broken counter\nbroken 1\n')!.problems).toEqual(
+      expect.arrayContaining([expect.stringContaining('broken')]),
+    );
     expect(promtoolCheck('broken{a="b" 1\n')!.problems).not.toEqual([]);
   });
 
@@ -122,7 +124,9 @@ describe('GET /metrics', () => {
     }
     if (hasPromtool) {
       // Grafana's variables as Prometheus would see them once substituted.
-      const expressions = panels.flatMap((p: any) => p.targets.map((t: any) => t.expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*')));
+      const expressions = panels.flatMap((p: any) =>
+        p.targets.map((t: any) => t.expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*')),
+      );
       expect(promqlProblems(expressions)).toEqual([]);
       expect(promqlProblems(['sum(rate(x[5m])'])).not.toEqual([]);
     }

@@ -59,7 +59,10 @@ describe('OpenAPI', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const where = `${method} ${path}`;
         if (path.startsWith('/api/')) {
-          expect({ where, security: operation.security }).toEqual({ where, security: expect.arrayContaining([{ bearer: [] }, { 'internal-token': [] }]) });
+          expect({ where, security: operation.security }).toEqual({
+            where,
+            security: expect.arrayContaining([{ bearer: [] }, { 'internal-token': [] }]),
+          });
           expect({ where, r: operation.responses['401'] }).toEqual({
             where,
             r: expect.objectContaining({ content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponse' } } } }),

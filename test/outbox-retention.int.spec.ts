@@ -27,7 +27,8 @@ describe('outbox retention', () => {
     const expired = await Promise.all([1, 2, 3, 4, 5].map(() => row(100, 73)));
     const recent = await row(100, 71);
     const unpublished = await row(200, null);
-    const left = () => sql<{ event_id: string }>('SELECT event_id FROM outbox WHERE event_id = ANY($1)', [[...expired, recent, unpublished]]);
+    const left = () =>
+      sql<{ event_id: string }>('SELECT event_id FROM outbox WHERE event_id = ANY($1)', [[...expired, recent, unpublished]]);
     expect(await left()).toHaveLength(7);
 
     const deleted = await api.app.get(OutboxRelay).deleteExpired(2);

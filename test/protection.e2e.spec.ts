@@ -112,9 +112,16 @@ describe('protection', () => {
 
       // The logs name the same client as the limiter (clientIp on the per-request lines at debug).
       const logged: string[] = [];
-      const clientIps = () => logged.splice(0).flatMap((chunk) => chunk.split('\n').filter(Boolean)).map((l) => JSON.parse(l).clientIp).filter(Boolean);
+      const clientIps = () =>
+        logged
+          .splice(0)
+          .flatMap((chunk) => chunk.split('\n').filter(Boolean))
+          .map((l) => JSON.parse(l).clientIp)
+          .filter(Boolean);
       const start = (env: Record<string, string>) =>
-        startApp(testConfig({ RATE_LIMIT_PER_MINUTE: '3', LOG_LEVEL: 'debug', ...env }), { logDestination: { write: (c: string) => logged.push(c) } });
+        startApp(testConfig({ RATE_LIMIT_PER_MINUTE: '3', LOG_LEVEL: 'debug', ...env }), {
+          logDestination: { write: (c: string) => logged.push(c) },
+        });
 
       const direct = await start({});
       try {

@@ -38,9 +38,10 @@ describe('graceful shutdown of the built service', () => {
     const { id, token } = await createUser(url);
     const lock = await lockUser(id);
     const inFlight = Array.from({ length: requests }, (_, i) =>
-      call(url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: `in flight ${i}` } } }).catch(
-        (error: Error) => ({ status: 0, body: error.message }),
-      ),
+      call(url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: `in flight ${i}` } } }).catch((error: Error) => ({
+        status: 0,
+        body: error.message,
+      })),
     );
     await waitFor(async () => (await lock.waiting()) === requests, 10_000, `${requests} requests waiting on the row lock`);
     return { lock, inFlight };
@@ -54,7 +55,11 @@ describe('graceful shutdown of the built service', () => {
     service.child.kill('SIGTERM');
     await waitFor(async () => service.logs.some((l) => l.includes('SIGTERM received')), 10_000, 'the shutdown to start');
     await waitFor(
-      () => fetch(`${service.url}/health/live`).then(() => false, () => true),
+      () =>
+        fetch(`${service.url}/health/live`).then(
+          () => false,
+          () => true,
+        ),
       10_000,
       'the listening socket to close',
     );

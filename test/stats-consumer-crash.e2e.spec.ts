@@ -46,14 +46,26 @@ describe('stats consumer: crash and shutdown', () => {
 
   it('a batch applied but not committed before a crash is redelivered to the next consumer and counted once', async () => {
     const { keycloakId, email } = uniqueIdentity();
-    const [{ id: userId }] = await sql<{ id: string }>(`INSERT INTO users (keycloak_id, email, full_name) VALUES ($1, $2, 'Crash Test') RETURNING id`, [keycloakId, email]);
-    const events = [1, 2, 3].map((i) => ({ eventId: randomUUID(), eventType: 'interview.created', userId, data: { interviewId: `i${i}` } }));
+    const [{ id: userId }] = await sql<{ id: string }>(
+      `INSERT INTO users (keycloak_id, email, full_name) VALUES ($1, $2, 'Crash Test') RETURNING id`,
+      [keycloakId, email],
+    );
+    const events = [1, 2, 3].map((i) => ({
+      eventId: randomUUID(),
+      eventType: 'interview.created',
+      userId,
+      data: { interviewId: `i${i}` },
+    }));
     await producer.send({ topic: 'interview.created', acks: -1, messages: events.map((e) => ({ key: userId, value: JSON.stringify(e) })) });
 
     // A real process, killed with SIGKILL: nothing gets to run after its database transaction committed.
-    const child = spawn(join(__dirname, '..', 'node_modules', '.bin', 'ts-node'), ['--transpile-only', join(__dirname, 'support', 'crashing-consumer.ts')], {
-      env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL, ...kafkaEnv(broker, GROUP) },
-    });
+    const child = spawn(
+      join(__dirname, '..', 'node_modules', '.bin', 'ts-node'),
+      ['--transpile-only', join(__dirname, 'support', 'crashing-consumer.ts')],
+      {
+        env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL, ...kafkaEnv(broker, GROUP) },
+      },
+    );
     cleanup.push(async () => child.kill('SIGKILL'));
     const applied = JSON.parse((await firstLine(child, 'APPLIED ', 60_000)).slice('APPLIED '.length));
     expect(applied).toMatchObject({ applied: 3, duplicates: 0, deadLetters: 0 });
@@ -92,7 +104,14 @@ describe('stats consumer: crash and shutdown', () => {
       await gate;
       steps.push('handled');
     });
-    await producer.send({ topic, acks: -1, messages: [{ key: 'k', value: 'one' }, { key: 'k', value: 'two' }] });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: 'k', value: 'one' },
+        { key: 'k', value: 'two' },
+      ],
+    });
     await waitFor(() => steps.length > 0, 20_000, 'a batch in hand');
 
     const stopped = consumer.stop().then(() => steps.push('stopped'));

@@ -43,10 +43,14 @@ describe('stats consumer over Kafka', () => {
   const drain = () => waitForCommitted(kafka, GROUP, CONSUMED_TOPICS);
 
   it('reports the consumer in /health', async () => {
-    const health = await waitFor(async () => {
-      const res = await call(api.url, 'GET', '/health');
-      return res.body.kafka.consumer === 'running' ? res.body : null;
-    }, 20_000, 'consumer running');
+    const health = await waitFor(
+      async () => {
+        const res = await call(api.url, 'GET', '/health');
+        return res.body.kafka.consumer === 'running' ? res.body : null;
+      },
+      20_000,
+      'consumer running',
+    );
     expect(health.kafka).toMatchObject({ broker: expect.any(String), consumer: 'running' });
   });
 
@@ -103,7 +107,10 @@ describe('stats consumer over Kafka', () => {
 
   it('records quota threshold events in the outbox in the same transaction', async () => {
     const userId = await newUserId();
-    await sendEvents(producer, Array.from({ length: 8 }, (_, i) => event('interview.created', userId, { interviewId: `t${i}` })));
+    await sendEvents(
+      producer,
+      Array.from({ length: 8 }, (_, i) => event('interview.created', userId, { interviewId: `t${i}` })),
+    );
     await drain();
     const outbox = await sql<{ payload: any }>(
       `SELECT payload FROM outbox WHERE aggregate_id = $1 AND event_type = 'user.quota_threshold_reached'`,
@@ -121,8 +128,14 @@ describe('stats consumer over Kafka', () => {
     const unknownUser = randomUUID();
     const poison = [
       { value: `not json {${marker}`, reason: 'unparseable' },
-      { value: JSON.stringify({ ...event('interview.created', userId, { interviewId: 'x' }), data: undefined, marker }), reason: 'invalid' },
-      { value: JSON.stringify({ ...event('interview.created', userId, { interviewId: 'x' }), eventId: undefined, marker }), reason: 'invalid' },
+      {
+        value: JSON.stringify({ ...event('interview.created', userId, { interviewId: 'x' }), data: undefined, marker }),
+        reason: 'invalid',
+      },
+      {
+        value: JSON.stringify({ ...event('interview.created', userId, { interviewId: 'x' }), eventId: undefined, marker }),
+        reason: 'invalid',
+      },
       { value: JSON.stringify({ ...event('interview.created', unknownUser, { interviewId: 'x' }), marker }), reason: 'unknown_user' },
       { value: JSON.stringify({ ...event('interview.created', deletedId, { interviewId: 'x' }), marker }), reason: 'unknown_user' },
     ];
@@ -131,14 +144,19 @@ describe('stats consumer over Kafka', () => {
       topic: 'interview.created',
       acks: -1,
       messages: [
-        ...poison.map((p) => ({ key: userId, value: p.value, headers: { traceparent: `00-${marker.replace(/-/g, '')}-0000000000000001-01` } })),
+        ...poison.map((p) => ({
+          key: userId,
+          value: p.value,
+          headers: { traceparent: `00-${marker.replace(/-/g, '')}-0000000000000001-01` },
+        })),
         { key: userId, value: JSON.stringify(good) },
       ],
     });
     await waitFor(async () => (await stats(userId)).interviewsCreated === 1, 30_000, 'the good event after the poison');
 
-    const dead = (await readTopic(kafka, 'user-service.dlq', (messages) => messages.filter((m) => m.value?.includes(marker)).length >= poison.length))
-      .filter((m) => m.value?.includes(marker));
+    const dead = (
+      await readTopic(kafka, 'user-service.dlq', (messages) => messages.filter((m) => m.value?.includes(marker)).length >= poison.length)
+    ).filter((m) => m.value?.includes(marker));
     expect(dead.map((m) => m.value)).toEqual(poison.map((p) => p.value));
     expect(dead.map((m) => m.headers.dlq_reason)).toEqual(poison.map((p) => p.reason));
     for (const message of dead) {
@@ -173,8 +191,9 @@ describe('stats consumer over Kafka', () => {
     const storage = async () => (await sql<{ s: string }>('SELECT storage_used::text AS s FROM users WHERE id = $1', [userId]))[0].s;
     await waitFor(async () => (await storage()) === '9223372036853728231', 30_000, 'the fitting event');
 
-    const [dead] = await readTopic(kafka, 'user-service.dlq', (messages) => messages.some((m) => m.value?.includes(overflowing.eventId)))
-      .then((messages) => messages.filter((m) => m.value?.includes(overflowing.eventId)));
+    const [dead] = await readTopic(kafka, 'user-service.dlq', (messages) =>
+      messages.some((m) => m.value?.includes(overflowing.eventId)),
+    ).then((messages) => messages.filter((m) => m.value?.includes(overflowing.eventId)));
     expect(dead.headers).toMatchObject({ dlq_reason: 'rejected_by_database', dlq_source_topic: 'media.uploaded' });
     expect(dead.headers.dlq_error).toContain('out of range');
     // The partition goes on: a later event is applied too.

@@ -148,7 +148,11 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       const message = messages.find((m) => m.key === userId)!;
       const traceId = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(message.headers.traceparent)?.[1];
       expect(traceId).toBeDefined();
-      const span = await waitFor(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === PRODUCER), 10_000, 'the producer span');
+      const span = await waitFor(
+        () => receiver.spans.find((s) => s.traceId === traceId && s.kind === PRODUCER),
+        10_000,
+        'the producer span',
+      );
       expect(span.name).toContain('user.created');
     });
 
@@ -162,7 +166,13 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
           messages: [
             {
               key: userId,
-              value: JSON.stringify({ eventId: randomUUID(), eventType: 'interview.created', timestamp: new Date().toISOString(), userId, data: { interviewId: 'traced' } }),
+              value: JSON.stringify({
+                eventId: randomUUID(),
+                eventType: 'interview.created',
+                timestamp: new Date().toISOString(),
+                userId,
+                data: { interviewId: 'traced' },
+              }),
               headers: { traceparent: `00-${producerTrace}-b7ad6b7169203331-01` },
             },
           ],
@@ -173,7 +183,10 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       // OpenTelemetry's convention for batches: a "poll" (receive) span, under it one "process" span per message linked to
       // the message's producer span (a batch has many producers, so none of them is its parent).
       const processed = await waitFor(
-        () => receiver.spans.find((s) => s.kind === CONSUMER && s.links.some((l) => l.traceId === producerTrace && l.spanId === 'b7ad6b7169203331')),
+        () =>
+          receiver.spans.find(
+            (s) => s.kind === CONSUMER && s.links.some((l) => l.traceId === producerTrace && l.spanId === 'b7ad6b7169203331'),
+          ),
         20_000,
         'the process span',
       );
@@ -181,12 +194,18 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       const batch = receiver.spans.filter((s) => s.traceId === processed.traceId);
       const receive = batch.find((s) => s.spanId === processed.parentSpanId)!;
       expect(receive.name).toBe('poll interview.created');
-      const queries = await waitFor(() => {
-        const found = receiver.spans.filter((s) => s.traceId === processed.traceId && attribute(s, 'db.system.name') === 'postgresql');
-        return found.length > 0 ? found : undefined;
-      }, 10_000, 'the query spans');
+      const queries = await waitFor(
+        () => {
+          const found = receiver.spans.filter((s) => s.traceId === processed.traceId && attribute(s, 'db.system.name') === 'postgresql');
+          return found.length > 0 ? found : undefined;
+        },
+        10_000,
+        'the query spans',
+      );
       // One transaction for the batch: its idempotency insert and the stats update.
-      expect(queries.map((q) => q.name.split(' ')[0])).toEqual(expect.arrayContaining(['pg.query:INSERT', 'pg.query:UPDATE', 'pg.query:COMMIT']));
+      expect(queries.map((q) => q.name.split(' ')[0])).toEqual(
+        expect.arrayContaining(['pg.query:INSERT', 'pg.query:UPDATE', 'pg.query:COMMIT']),
+      );
       expect(queries.map((q) => q.parentSpanId)).toEqual(queries.map(() => receive.spanId));
       const [row] = await sql<{ interviews_created: number }>('SELECT interviews_created FROM users WHERE id = $1', [userId]);
       expect(row.interviews_created).toBe(1);

@@ -16,10 +16,12 @@ describe('stats and quota API', () => {
       headers: { ...internal, ...(key === undefined ? {} : { 'idempotency-key': key }) },
     });
   const thresholdEvents = async (id: string) =>
-    (await sql<{ payload: any }>(
-      `SELECT payload FROM outbox WHERE aggregate_id = $1 AND event_type = 'user.quota_threshold_reached' ORDER BY id`,
-      [id],
-    )).map((row) => row.payload.data);
+    (
+      await sql<{ payload: any }>(
+        `SELECT payload FROM outbox WHERE aggregate_id = $1 AND event_type = 'user.quota_threshold_reached' ORDER BY id`,
+        [id],
+      )
+    ).map((row) => row.payload.data);
 
   it('says in /health that nothing is consumed without KAFKA_BROKERS', async () => {
     const res = await call(api.url, 'GET', '/health');
@@ -59,7 +61,13 @@ describe('stats and quota API', () => {
     for (const path of paths) {
       for (const tag of ['"1"', 'W/"1"', '"7", "1"', '*']) {
         const res = await get(path, tag);
-        expect({ path, tag, status: res.status, body: res.body, etag: res.headers.get('etag') }).toEqual({ path, tag, status: 304, body: undefined, etag: '"1"' });
+        expect({ path, tag, status: res.status, body: res.body, etag: res.headers.get('etag') }).toEqual({
+          path,
+          tag,
+          status: 304,
+          body: undefined,
+          etag: '"1"',
+        });
       }
       expect((await get(path, '"2"')).status).toBe(200);
     }
@@ -82,7 +90,13 @@ describe('stats and quota API', () => {
     expect(admin.status).toBe(403);
     const res = await increment(id);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ interviewsCreated: 1, interviewsActive: 1, candidatesTotal: 0, storageUsed: 0, storageUsedFormatted: '0 B' });
+    expect(res.body).toEqual({
+      interviewsCreated: 1,
+      interviewsActive: 1,
+      candidatesTotal: 0,
+      storageUsed: 0,
+      storageUsedFormatted: '0 B',
+    });
     expect((await increment(id)).body.interviewsCreated).toBe(2);
     const [row] = await sql('SELECT version FROM users WHERE id = $1', [id]);
     expect(row.version).toBe(3);
@@ -159,7 +173,9 @@ describe('stats and quota API', () => {
     const put = (body: unknown, headers: Record<string, string> = {}) =>
       call(api.url, 'PUT', `/api/v1/users/${id}/quota`, { headers: { ...internal, ...headers }, body });
 
-    expect((await call(api.url, 'PUT', `/api/v1/users/${id}/quota`, { token, body: { maxInterviews: 1, maxStorage: 1 } })).status).toBe(403);
+    expect((await call(api.url, 'PUT', `/api/v1/users/${id}/quota`, { token, body: { maxInterviews: 1, maxStorage: 1 } })).status).toBe(
+      403,
+    );
     const res = await put({ maxInterviews: 5, maxStorage: 1000 }, { 'if-match': '"1"' });
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe('"2"');

@@ -29,8 +29,7 @@ describe('PgUserRepository on PostgreSQL', () => {
   afterAll(() => dataSource.destroy());
 
   const newUser = () => User.create({ ...uniqueIdentity(), profile: { fullName: 'Repo Test' } });
-  const outboxCount = async (id: string) =>
-    Number((await sql('SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1', [id]))[0].n);
+  const outboxCount = async (id: string) => Number((await sql('SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1', [id]))[0].n);
 
   it('round-trips every field, bigints exactly', async () => {
     const user = newUser();
@@ -74,9 +73,7 @@ describe('PgUserRepository on PostgreSQL', () => {
   it('serialises concurrent modifications of one user', async () => {
     const user = newUser();
     await repository.create(user);
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) => repository.modify(user.id, (u) => u.updateProfile({ bio: `bio ${i}` }))),
-    );
+    await Promise.all(Array.from({ length: 10 }, (_, i) => repository.modify(user.id, (u) => u.updateProfile({ bio: `bio ${i}` }))));
     expect((await reader.findById(user.id))!.version).toBe(11);
     expect(await outboxCount(user.id)).toBe(11);
   });

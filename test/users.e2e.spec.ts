@@ -108,7 +108,10 @@ describe('users API', () => {
   it('PUT /profile replaces the profile, clearing what is left out', async () => {
     const { user, token } = await newUser();
     await call(api.url, 'PATCH', `/api/v1/users/${user.id}`, { token, body: { profile: { companyName: 'Acme', bio: 'Hello' } } });
-    const res = await call(api.url, 'PUT', `/api/v1/users/${user.id}/profile`, { token, body: { fullName: 'Ann B. Smith', phone: '12345' } });
+    const res = await call(api.url, 'PUT', `/api/v1/users/${user.id}/profile`, {
+      token,
+      body: { fullName: 'Ann B. Smith', phone: '12345' },
+    });
     expect(res.status).toBe(200);
     expect(res.body.profile).toEqual({ fullName: 'Ann B. Smith', companyName: null, phone: '12345', bio: null, avatarUrl: null });
     const missingName = await call(api.url, 'PUT', `/api/v1/users/${user.id}/profile`, { token, body: { phone: '12345' } });

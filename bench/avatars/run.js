@@ -31,7 +31,15 @@ sharp.cache(false);
 async function fourMegabyteJpegs(count) {
   // A 12 MP "photo": gaussian noise sized so that the JPEG lands near 4 MB, like a phone picture.
   const make = (sigma, seed) =>
-    sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: 90 + seed, g: 120, b: 150 }, noise: { type: 'gaussian', mean: 120 + seed, sigma } } })
+    sharp({
+      create: {
+        width: 4000,
+        height: 3000,
+        channels: 3,
+        background: { r: 90 + seed, g: 120, b: 150 },
+        noise: { type: 'gaussian', mean: 120 + seed, sigma },
+      },
+    })
       .jpeg({ quality: 80 })
       .toBuffer();
   let low = 1;
@@ -123,7 +131,10 @@ async function main() {
 
     for (let i = 0; ; i++) {
       if (service.exitCode !== null) throw new Error('the service exited');
-      const ok = await fetch(`${url}/health/live`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/health/live`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 600) throw new Error('the service did not start within 60 s');
       await new Promise((r) => setTimeout(r, 100));
@@ -132,7 +143,11 @@ async function main() {
     const users = [];
     for (let i = 0; i < CONCURRENCY; i++) {
       const keycloakId = `bench-${Date.now()}-${i}`;
-      const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(keycloakId).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(keycloakId)
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(SECRET));
       const res = await fetch(`${url}/api/v1/users`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -145,7 +160,11 @@ async function main() {
       const form = new FormData();
       form.append('file', new Blob([image], { type: 'image/jpeg' }), 'photo.jpg');
       const started = performance.now();
-      const res = await fetch(`${url}/api/v1/users/${user.id}/avatar`, { method: 'POST', headers: { authorization: `Bearer ${user.token}` }, body: form });
+      const res = await fetch(`${url}/api/v1/users/${user.id}/avatar`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user.token}` },
+        body: form,
+      });
       const body = await res.text();
       if (res.status !== 200) throw new Error(`upload: ${res.status} ${body}`);
       return performance.now() - started;
@@ -188,9 +207,15 @@ async function main() {
     console.log('');
     console.log(`sharp alone, same pipeline, one at a time   ${ms(sharpSerial)} per avatar`);
     console.log(`sharp alone, two at a time                  ${sharpPairs.toFixed(1)} avatars/s`);
-    console.log(`service, one upload at a time               ${ms(serial.reduce((a, b) => a + b, 0) / serial.length)} per upload (median ${ms(percentile(serial, 50))})`);
-    console.log(`service, ${CONCURRENCY} concurrent x ${ROUNDS} rounds          ${(latencies.length / elapsed).toFixed(1)} uploads/s, latency p50 ${ms(percentile(latencies, 50))}, p95 ${ms(percentile(latencies, 95))}`);
-    console.log(`service RSS                                 idle ${mb(idleKb)}, peak ${mb(peakKb)}, growth ${mb(peakKb - idleKb)} (target <= 150 MB)`);
+    console.log(
+      `service, one upload at a time               ${ms(serial.reduce((a, b) => a + b, 0) / serial.length)} per upload (median ${ms(percentile(serial, 50))})`,
+    );
+    console.log(
+      `service, ${CONCURRENCY} concurrent x ${ROUNDS} rounds          ${(latencies.length / elapsed).toFixed(1)} uploads/s, latency p50 ${ms(percentile(latencies, 50))}, p95 ${ms(percentile(latencies, 95))}`,
+    );
+    console.log(
+      `service RSS                                 idle ${mb(idleKb)}, peak ${mb(peakKb)}, growth ${mb(peakKb - idleKb)} (target <= 150 MB)`,
+    );
     console.log(`database: ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded (PGlite)'}, store: local (DATA_DIR)`);
   } finally {
     stop();

@@ -56,16 +56,23 @@ async function main() {
       created: events.filter((e) => e.eventType === 'interview.created').length,
       candidates: events.filter((e) => e.eventType === 'candidate.added').length,
     };
-    console.log(`${EVENTS} events over ${USERS} users on ${CONSUMED_TOPICS.length} topics × 4 partitions; pool ${POOL}; partitions at a time: projector ${PROJECTOR_CONCURRENCY}, baseline ${BASELINE_CONCURRENCY}`);
+    console.log(
+      `${EVENTS} events over ${USERS} users on ${CONSUMED_TOPICS.length} topics × 4 partitions; pool ${POOL}; partitions at a time: projector ${PROJECTOR_CONCURRENCY}, baseline ${BASELINE_CONCURRENCY}`,
+    );
     const results = { projector: [], baseline: [] };
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, run] of [['projector', runProjector], ['baseline', runBaseline]]) {
+      for (const [name, run] of [
+        ['projector', runProjector],
+        ['baseline', runBaseline],
+      ]) {
         await reset(db);
         const seconds = await run(broker, kafka, `${name}-${round}-${Date.now()}`);
         await verify(db, name === 'projector' ? 'user-service' : 'bench-baseline', expected);
         const rate = EVENTS / seconds;
         results[name].push(rate);
-        console.log(`round ${round} ${name.padEnd(9)} ${seconds.toFixed(2).padStart(7)} s  ${Math.round(rate).toString().padStart(7)} events/s`);
+        console.log(
+          `round ${round} ${name.padEnd(9)} ${seconds.toFixed(2).padStart(7)} s  ${Math.round(rate).toString().padStart(7)} events/s`,
+        );
       }
     }
     const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -82,7 +89,15 @@ async function main() {
 
 /** The service's own pieces, built: kafkajs consumer adapter → StatsProjector → PostgreSQL. */
 async function runProjector(broker, kafka, groupId) {
-  const config = loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32), DATABASE_URL, DATABASE_POOL_SIZE: String(POOL), KAFKA_BROKERS: broker.brokers.join(','), KAFKA_GROUP_ID: groupId, ...KAFKA_ENV });
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    AUTH_JWT_SECRET: 'x'.repeat(32),
+    DATABASE_URL,
+    DATABASE_POOL_SIZE: String(POOL),
+    KAFKA_BROKERS: broker.brokers.join(','),
+    KAFKA_GROUP_ID: groupId,
+    ...KAFKA_ENV,
+  });
   const dataSource = await new DataSource({ ...dataSourceOptions(config, null), migrationsRun: false }).initialize();
   const publisher = new KafkaEventPublisher(createKafka(config.kafka));
   await publisher.connect();
@@ -170,23 +185,34 @@ class Clock {
   done() {
     return Promise.race([
       this.finished,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${this.count} of ${EVENTS} events after 10 minutes`)), 600_000).unref()),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`only ${this.count} of ${EVENTS} events after 10 minutes`)), 600_000).unref(),
+      ),
     ]);
   }
 }
 
 async function verify(db, service, expected) {
-  const [{ processed }] = (await db.query('SELECT count(*)::int AS processed FROM processed_events WHERE service_name = $1', [service])).rows;
-  const [{ created, candidates }] = (await db.query('SELECT sum(interviews_created)::int AS created, sum(candidates_total)::int AS candidates FROM users')).rows;
+  const [{ processed }] = (await db.query('SELECT count(*)::int AS processed FROM processed_events WHERE service_name = $1', [service]))
+    .rows;
+  const [{ created, candidates }] = (
+    await db.query('SELECT sum(interviews_created)::int AS created, sum(candidates_total)::int AS candidates FROM users')
+  ).rows;
   if (processed !== EVENTS || created !== expected.created || candidates !== expected.candidates) {
-    throw new Error(`${service}: not exactly once: ${processed} processed, ${created}/${expected.created} created, ${candidates}/${expected.candidates} candidates`);
+    throw new Error(
+      `${service}: not exactly once: ${processed} processed, ${created}/${expected.created} created, ${candidates}/${expected.candidates} candidates`,
+    );
   }
 }
 
 async function produce(kafka, users) {
   const mix = [
-    ['interview.created', 30], ['candidate.added', 30], ['media.uploaded', 20],
-    ['interview.completed', 10], ['media.deleted', 5], ['interview.deleted', 5],
+    ['interview.created', 30],
+    ['candidate.added', 30],
+    ['media.uploaded', 20],
+    ['interview.completed', 10],
+    ['media.deleted', 5],
+    ['interview.deleted', 5],
   ];
   const pick = () => {
     let n = Math.random() * 100;
@@ -196,8 +222,11 @@ async function produce(kafka, users) {
   const events = Array.from({ length: EVENTS }, (_, i) => {
     const eventType = pick();
     const userId = users[i % users.length];
-    const data = eventType.startsWith('media.') ? { fileId: randomUUID(), fileSize: 1 + Math.floor(Math.random() * 10_000_000) }
-      : eventType === 'candidate.added' ? { interviewId: randomUUID(), candidateId: randomUUID() } : { interviewId: randomUUID() };
+    const data = eventType.startsWith('media.')
+      ? { fileId: randomUUID(), fileSize: 1 + Math.floor(Math.random() * 10_000_000) }
+      : eventType === 'candidate.added'
+        ? { interviewId: randomUUID(), candidateId: randomUUID() }
+        : { interviewId: randomUUID() };
     return { eventId: randomUUID(), eventType, timestamp: new Date().toISOString(), userId, data };
   });
   const producer = kafka.producer({ idempotent: false, createPartitioner: Partitioners.DefaultPartitioner });

@@ -105,7 +105,10 @@ async function startService(databaseUrl, brokers) {
   children.add(child);
   const url = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(100)) {
-    const ok = await fetch(`${url}/health/live`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/health/live`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return url;
   }
   throw new Error('service did not start');
@@ -125,7 +128,9 @@ function request(url, method, pathname, token, body) {
     req.on('response', (res) => {
       let text = '';
       res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => (res.statusCode < 300 ? resolve(text && JSON.parse(text)) : reject(new Error(`${method} ${pathname}: ${res.statusCode} ${text}`))));
+      res.on('end', () =>
+        res.statusCode < 300 ? resolve(text && JSON.parse(text)) : reject(new Error(`${method} ${pathname}: ${res.statusCode} ${text}`)),
+      );
     });
     req.on('error', reject);
     req.end(data);
@@ -171,9 +176,11 @@ async function steady(w, rate, seconds) {
 /** Closed loop: `connections` writers back to back. */
 async function flat(w, connections, seconds) {
   const end = Date.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: connections }, async () => {
-    while (Date.now() < end) await w.write();
-  }));
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (Date.now() < end) await w.write();
+    }),
+  );
 }
 
 // ------------------------------------------------------------------ measurement
@@ -187,13 +194,20 @@ async function main() {
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   const token = await new SignJWT({ realm_access: { roles: ['admin'] } })
-    .setProtectedHeader({ alg: 'HS256' }).setSubject('bench-admin').setIssuedAt().setExpirationTime('2h')
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench-admin')
+    .setIssuedAt()
+    .setExpirationTime('2h')
     .sign(new TextEncoder().encode(SECRET));
 
   const userIds = [];
   for (let i = 0; i < settings.users; i++) {
     const kc = `bench-${i}`;
-    const user = await request(url, 'POST', '/api/v1/users', token, { keycloakId: kc, email: `${kc}@example.com`, profile: { fullName: `Bench User ${i}` } });
+    const user = await request(url, 'POST', '/api/v1/users', token, {
+      keycloakId: kc,
+      email: `${kc}@example.com`,
+      profile: { fullName: `Bench User ${i}` },
+    });
     userIds.push(user.id);
   }
   await request(url, 'PATCH', `/api/v1/users/${userIds[0]}`, token, { profile: { bio: 'warm-up' } });
@@ -201,7 +215,12 @@ async function main() {
   // phase → sequence number → { timestamp (event), kafka (CreateTime), received }
   const seen = new Map();
   const kafka = new Kafka({ clientId: 'bench-relay', brokers: [brokers], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `bench-relay-${Date.now()}`, maxWaitTimeInMs: 100, sessionTimeout: 6000, heartbeatInterval: 500 });
+  const consumer = kafka.consumer({
+    groupId: `bench-relay-${Date.now()}`,
+    maxWaitTimeInMs: 100,
+    sessionTimeout: 6000,
+    heartbeatInterval: 500,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: 'user.updated', fromBeginning: true });
   let warm = false;
@@ -220,7 +239,8 @@ async function main() {
       }
     },
   });
-  for (const deadline = Date.now() + 30_000; !warm; await sleep(50)) if (Date.now() > deadline) throw new Error('consumer never got the warm-up event');
+  for (const deadline = Date.now() + 30_000; !warm; await sleep(50))
+    if (Date.now() > deadline) throw new Error('consumer never got the warm-up event');
 
   const pending = async () => (await db.query('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).rows[0].n;
   async function collect(phase, w, timeoutMs = 30_000) {
@@ -235,16 +255,25 @@ async function main() {
        WHERE event_type = 'user.updated' AND payload->'data'->'changes'->>'bio' LIKE $1`,
       [`${label.split(':')[0]}-%`],
     );
-    console.log(`\n${label}: ${w.sent.length} writes in ${seconds.toFixed(1)} s (${Math.round(w.sent.length / seconds)}/s), ${lost} events missing`);
+    console.log(
+      `\n${label}: ${w.sent.length} writes in ${seconds.toFixed(1)} s (${Math.round(w.sent.length / seconds)}/s), ${lost} events missing`,
+    );
     if (w.sent.length / seconds < 0.9 * settings.rate && !label.startsWith('max'))
-      console.log(`  !! the service could not keep up with ${settings.rate}/s: the figures below include its queueing (busy machine? lower BENCH_RATE)`);
+      console.log(
+        `  !! the service could not keep up with ${settings.rate}/s: the figures below include its queueing (busy machine? lower BENCH_RATE)`,
+      );
     console.log(`  HTTP PATCH response time:                             ${summary(w.httpMs)}`);
     console.log(`  commit → marked published (outbox published_at − created_at): ${summary(rows.map((r) => r.ms))}`);
     console.log(`  commit → Kafka (broker CreateTime − event timestamp): ${summary(got.map((g) => g.kafka - g.event))}`);
     console.log(`  commit → consumer (receive time − event timestamp):   ${summary(got.map((g) => g.received - g.event))}`);
   }
 
-  console.log(`\nload average before the run: ${require('node:os').loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores; other work on the machine skews every figure)`);
+  console.log(
+    `\nload average before the run: ${require('node:os')
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (2 cores; other work on the machine skews every figure)`,
+  );
   console.log(`${settings.users} users, broker ${brokers}, database ${settings.database}`);
   await steady(writer(url, token, userIds, 'warmup'), settings.rate, 3); // JIT, pools, partitions: not measured
   const notify = writer(url, token, userIds, 'notify');
@@ -275,7 +304,9 @@ async function main() {
   await sampler;
   const maxResult = await collect('max', max);
   await report(`max: maximum rate, ${settings.maxConnections} connections back to back`, max, settings.maxSeconds, maxResult);
-  console.log(`  outbox backlog: max ${backlogMax} rows (sampled every 100 ms), ${backlogAtStop} when the load stopped, drained ${drainMs} ms after it stopped`);
+  console.log(
+    `  outbox backlog: max ${backlogMax} rows (sampled every 100 ms), ${backlogAtStop} when the load stopped, drained ${drainMs} ms after it stopped`,
+  );
 
   await consumer.disconnect();
   await db.end();

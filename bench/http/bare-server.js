@@ -80,19 +80,24 @@ app.post('/api/v1/users', async (request, reply) => {
     data: { keycloakId: body.keycloakId, email: body.email, fullName: profile.fullName },
   };
   await pool.query(
-    q('bare_create_user', CREATE_USER, [
-      id,
-      body.keycloakId,
-      body.email,
-      profile.fullName,
-      profile.companyName ?? null,
-      profile.phone ?? null,
-      profile.bio ?? null,
-      DEFAULT_PREFERENCES,
-      now,
-      event.eventId,
-      event,
-    ], namedPost),
+    q(
+      'bare_create_user',
+      CREATE_USER,
+      [
+        id,
+        body.keycloakId,
+        body.email,
+        profile.fullName,
+        profile.companyName ?? null,
+        profile.phone ?? null,
+        profile.bio ?? null,
+        DEFAULT_PREFERENCES,
+        now,
+        event.eventId,
+        event,
+      ],
+      namedPost,
+    ),
   );
   return reply.code(201).send({
     id,

@@ -130,9 +130,11 @@ function summarize(file, options = {}) {
   const pct = (us) => (busy > 0 ? ((100 * us) / busy).toFixed(1).padStart(5) : '  n/a');
   const ms = (us) => (us / 1000).toFixed(0).padStart(6);
   const lines = [];
-  lines.push(`${path.basename(file)}: ${windowed && Number.isFinite(from) ? 'measured window' : 'whole profile'} ` +
-    `${((last - first) / 1e6).toFixed(1)} s; busy ${(busy / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s` +
-    (options.requests ? `; ${options.requests} requests -> ${(busy / options.requests).toFixed(0)} µs busy CPU per request` : ''));
+  lines.push(
+    `${path.basename(file)}: ${windowed && Number.isFinite(from) ? 'measured window' : 'whole profile'} ` +
+      `${((last - first) / 1e6).toFixed(1)} s; busy ${(busy / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s` +
+      (options.requests ? `; ${options.requests} requests -> ${(busy / options.requests).toFixed(0)} µs busy CPU per request` : ''),
+  );
   if (options.fromUs !== undefined && !windowed) lines.push('  (window did not overlap the profile clock: whole profile used)');
   if (windowed && Number.isFinite(to) && profile.endTime < to - 500_000) {
     lines.push(`  WARNING: the profile ends ${((to - profile.endTime) / 1e6).toFixed(1)} s before the window does (process exited early?)`);
@@ -143,7 +145,13 @@ function summarize(file, options = {}) {
     lines.push(`    ${pct(us)}%  ${ms(us)} ms  ${pkg}`);
   }
   lines.push('  inclusive by package (% of busy time with that package on the stack, callees included; node core left out):');
-  lines.push(`    ${[...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([p, us]) => `${p} ${pct(us).trim()}%`).join(', ')}`);
+  lines.push(
+    `    ${[...inclusive]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .map(([p, us]) => `${p} ${pct(us).trim()}%`)
+      .join(', ')}`,
+  );
   lines.push(`  top ${top} functions by self time (% of busy):`);
   for (const entry of [...byFunction.values()].sort((a, b) => b.us - a.us).slice(0, top)) {
     lines.push(`    ${pct(entry.us)}%  ${ms(entry.us)} ms  ${entry.name.padEnd(34)} ${entry.pkg.padEnd(22)} ${entry.location}`);
@@ -164,7 +172,9 @@ function summarize(file, options = {}) {
       .slice(0, options.inclusive);
     for (const [key, us] of sorted) {
       const [name, url, line] = key.split('\u0000');
-      lines.push(`    ${pct(us)}%  ${ms(us)} ms  ${name.padEnd(34)} ${packageOf(url, name).padEnd(22)} ${shortLocation(url, Number(line))}`);
+      lines.push(
+        `    ${pct(us)}%  ${ms(us)} ms  ${name.padEnd(34)} ${packageOf(url, name).padEnd(22)} ${shortLocation(url, Number(line))}`,
+      );
     }
   }
   return { text: lines.join('\n'), busyUs: busy, idleUs: idle, byPackage };
@@ -184,8 +194,19 @@ if (require.main === module) {
     return i >= 0 ? Number(args[i + 1]) : undefined;
   };
   if (!file) {
-    console.error('usage: node bench/http/profile-top.js <file.cpuprofile> [--top 25] [--inclusive 40 [--inclusive-pkg REGEX]] [--from-us T0 --to-us T1] [--requests N]');
+    console.error(
+      'usage: node bench/http/profile-top.js <file.cpuprofile> [--top 25] [--inclusive 40 [--inclusive-pkg REGEX]] [--from-us T0 --to-us T1] [--requests N]',
+    );
     process.exit(2);
   }
-  console.log(summarize(file, { top: opt('top'), inclusive: opt('inclusive'), inclusivePackages: str('inclusive-pkg'), fromUs: opt('from-us'), toUs: opt('to-us'), requests: opt('requests') }).text);
+  console.log(
+    summarize(file, {
+      top: opt('top'),
+      inclusive: opt('inclusive'),
+      inclusivePackages: str('inclusive-pkg'),
+      fromUs: opt('from-us'),
+      toUs: opt('to-us'),
+      requests: opt('requests'),
+    }).text,
+  );
 }

@@ -136,7 +136,10 @@ async function startServer(name, nodeArgs, extraEnv) {
   for (;;) {
     const status = await Promise.race([
       exited.then(() => 'exited'),
-      fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0),
+      fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.status,
+        () => 0,
+      ),
     ]);
     if (status === 'exited') {
       throw new Error(`${name} exited during start-up:\n${output.join('\n')}`);
@@ -167,7 +170,13 @@ async function startServer(name, nodeArgs, extraEnv) {
 function serviceArgs(profileName) {
   const args = [];
   if (profileName) {
-    args.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}`, '-r', path.join(__dirname, 'profile-exit.js'));
+    args.push(
+      '--cpu-prof',
+      `--cpu-prof-dir=${PROFILE_DIR}`,
+      `--cpu-prof-name=${profileName}`,
+      '-r',
+      path.join(__dirname, 'profile-exit.js'),
+    );
   }
   args.push(SERVICE_MAIN);
   return args;
@@ -243,10 +252,9 @@ function processCpuMs(pid) {
  */
 async function postgresCpuMs(db) {
   if (!fs.existsSync('/proc/self/stat')) return null;
-  const { rows } = await db.query(
-    'SELECT pid FROM pg_stat_activity WHERE (datname = $1 OR datname IS NULL) AND pid <> pg_backend_pid()',
-    [settings.database],
-  );
+  const { rows } = await db.query('SELECT pid FROM pg_stat_activity WHERE (datname = $1 OR datname IS NULL) AND pid <> pg_backend_pid()', [
+    settings.database,
+  ]);
   const byPid = new Map();
   for (const { pid } of rows) {
     const ms = processCpuMs(pid);
@@ -267,7 +275,11 @@ function postgresDelta(before, after) {
 function machineCpuMs() {
   try {
     const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map((x) => Number(x) || 0);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map((x) => Number(x) || 0);
     const total = user + nice + system + idle + iowait + irq + softirq + steal;
     return {
       processes: (user + nice + system) * TICK_MS,
@@ -444,8 +456,13 @@ async function measure(server, kind, ids, token, db, label) {
     toUs,
     cpu,
   };
-  const flag = result.bad || warmupBad ? `  <-- ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, warm-up ${warmupBad} bad; status ${JSON.stringify(result.statusCodes)}` : '';
-  console.log(`  ${label.padEnd(9)} ${kind.padEnd(4)} ${server.name.padEnd(NAME_WIDTH)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${String(result.p50).padStart(4)} ms  p99 ${String(result.p99).padStart(4)} ms  CPU/req: server ${us(cpu.server)} µs, postgres ${us(cpu.postgres)} µs, autocannon ${us(cpu.loadgen)} µs; machine ${pct(cpu.machineBusy)} busy, ${pct(cpu.otherLoad)} other processes${cpu.steal > 1 ? `, ${pct(cpu.steal)} stolen` : ''}${flag}`);
+  const flag =
+    result.bad || warmupBad
+      ? `  <-- ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, warm-up ${warmupBad} bad; status ${JSON.stringify(result.statusCodes)}`
+      : '';
+  console.log(
+    `  ${label.padEnd(9)} ${kind.padEnd(4)} ${server.name.padEnd(NAME_WIDTH)} ${result.rps.toFixed(0).padStart(6)} rps  p50 ${String(result.p50).padStart(4)} ms  p99 ${String(result.p99).padStart(4)} ms  CPU/req: server ${us(cpu.server)} µs, postgres ${us(cpu.postgres)} µs, autocannon ${us(cpu.loadgen)} µs; machine ${pct(cpu.machineBusy)} busy, ${pct(cpu.otherLoad)} other processes${cpu.steal > 1 ? `, ${pct(cpu.steal)} stolen` : ''}${flag}`,
+  );
   if (cpu.otherLoad !== null && cpu.otherLoad > OTHER_LOAD_LIMIT) {
     console.log(`            ^ other processes used ${cpu.otherLoad.toFixed(0)}% of the machine during this run: treat it with suspicion`);
   }
@@ -494,12 +511,24 @@ async function checkTiming(server, expected) {
  */
 async function sideBySide(servers, ids, token, db, seconds) {
   const connections = Math.max(1, Math.round(settings.connections / servers.length));
-  const before = { servers: servers.map((s) => processCpuMs(s.pid)), postgres: await postgresCpuMs(db), loadgen: process.cpuUsage(), machine: machineCpuMs() };
+  const before = {
+    servers: servers.map((s) => processCpuMs(s.pid)),
+    postgres: await postgresCpuMs(db),
+    loadgen: process.cpuUsage(),
+    machine: machineCpuMs(),
+  };
   const runs = await Promise.all(
     servers.map((server) => autocannon({ url: server.url, connections, duration: seconds, ...requestsFor('GET', ids, token) })),
   );
-  const after = { servers: servers.map((s) => processCpuMs(s.pid)), postgres: await postgresCpuMs(db), loadgen: process.cpuUsage(before.loadgen), machine: machineCpuMs() };
-  const serverMs = servers.map((_, i) => (after.servers[i] === null || before.servers[i] === null ? null : after.servers[i] - before.servers[i]));
+  const after = {
+    servers: servers.map((s) => processCpuMs(s.pid)),
+    postgres: await postgresCpuMs(db),
+    loadgen: process.cpuUsage(before.loadgen),
+    machine: machineCpuMs(),
+  };
+  const serverMs = servers.map((_, i) =>
+    after.servers[i] === null || before.servers[i] === null ? null : after.servers[i] - before.servers[i],
+  );
   let otherLoad = null;
   const pg = postgresDelta(before.postgres, after.postgres);
   if (before.machine && after.machine && pg !== null && !serverMs.includes(null)) {
@@ -533,7 +562,9 @@ async function measureObservability(ids, token, db) {
     await checkTiming(noobs, { ...serviceEnv(), ...noobsEnv() }.METRICS_ENABLED !== 'false');
     if (settings.observabilityWarmup > 0) {
       const warm = await sideBySide([service, noobs], ids, token, db, settings.observabilityWarmup);
-      console.log(`  warm-up   GET side by side ${settings.observabilityWarmup} s: ${warm.map((r) => `${r.server} ${r.rps.toFixed(0)} rps`).join(', ')}`);
+      console.log(
+        `  warm-up   GET side by side ${settings.observabilityWarmup} s: ${warm.map((r) => `${r.server} ${r.rps.toFixed(0)} rps`).join(', ')}`,
+      );
     }
     const pairs = [];
     for (let run = 1; run <= settings.observabilityRuns; run++) {
@@ -556,7 +587,39 @@ async function measureObservability(ids, token, db) {
 }
 
 /** Student's t for a two-sided 95% interval, by degrees of freedom (1.96 beyond 30). */
-const T95 = [NaN, 12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04];
+const T95 = [
+  NaN,
+  12.71,
+  4.3,
+  3.18,
+  2.78,
+  2.57,
+  2.45,
+  2.36,
+  2.31,
+  2.26,
+  2.23,
+  2.2,
+  2.18,
+  2.16,
+  2.14,
+  2.13,
+  2.12,
+  2.11,
+  2.1,
+  2.09,
+  2.09,
+  2.08,
+  2.07,
+  2.07,
+  2.06,
+  2.06,
+  2.06,
+  2.05,
+  2.05,
+  2.05,
+  2.04,
+];
 
 /** Mean and 95% confidence interval of a sample (t distribution). */
 function meanInterval(values) {
@@ -577,7 +640,10 @@ function printObservabilityOverhead(pairs) {
   const failed = pairs.flat().some((r) => r.bad > 0);
   const verdict = failed ? 'INVALID' : overhead <= OBSERVABILITY_TARGET ? 'PASS' : 'OVER';
   const percent = (x) => `${(100 * x).toFixed(1)}%`;
-  const sure = 1 - rps.low <= OBSERVABILITY_TARGET ? 'the whole interval is within the target' : 'the interval reaches past the target: add runs (BENCH_OBSERVABILITY_RUNS) to narrow it';
+  const sure =
+    1 - rps.low <= OBSERVABILITY_TARGET
+      ? 'the whole interval is within the target'
+      : 'the interval reaches past the target: add runs (BENCH_OBSERVABILITY_RUNS) to narrow it';
   console.log(
     `\nmetrics+logging overhead on GET: ${percent(overhead)} fewer requests served (median of ${pairs.length} side-by-side runs; ` +
       `mean ${percent(1 - rps.mean)}, 95% interval ${percent(1 - rps.high)} to ${percent(1 - rps.low)}), ` +
@@ -638,7 +704,10 @@ function printTable(results) {
     const failed = [...service, ...bare].some((r) => r.bad > 0 || r.warmupBad > 0);
     const verdict = failed ? 'INVALID' : ratio >= TARGETS[kind] ? 'PASS' : 'SHORT';
     verdicts.push(`${kind} ${verdict}`);
-    for (const [name, list] of [['service', service], ['bare', bare]]) {
+    for (const [name, list] of [
+      ['service', service],
+      ['bare', bare],
+    ]) {
       const first = name === 'service';
       rows.push([
         first ? endpoint : '',
@@ -659,8 +728,20 @@ function printTable(results) {
     }
   }
   const header = [
-    'endpoint', 'server', 'median rps', 'rps per round', 'p99 ms', 'node CPU µs/req', 'pg CPU µs/req', 'non-2xx+err',
-    'rps ratio svc/bare', 'per round', 'of medians', 'node CPU svc/bare', 'target', 'result',
+    'endpoint',
+    'server',
+    'median rps',
+    'rps per round',
+    'p99 ms',
+    'node CPU µs/req',
+    'pg CPU µs/req',
+    'non-2xx+err',
+    'rps ratio svc/bare',
+    'per round',
+    'of medians',
+    'node CPU svc/bare',
+    'target',
+    'result',
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
@@ -688,7 +769,9 @@ function warnIfInvalid(results) {
   const banner = '!'.repeat(78);
   console.log(`\n${banner}\n!!! INVALID RUN: requests failed (non-2xx, socket errors or timeouts) — do not use these numbers\n${banner}`);
   for (const r of bad) {
-    console.log(`!!! ${r.kind} ${r.server}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts (warm-up: ${r.warmupBad}); status codes ${JSON.stringify(r.statusCodes)}`);
+    console.log(
+      `!!! ${r.kind} ${r.server}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts (warm-up: ${r.warmupBad}); status codes ${JSON.stringify(r.statusCodes)}`,
+    );
   }
   console.log(banner);
 }
@@ -722,7 +805,7 @@ function printRounds(results) {
   console.log(
     'rps ratio = median over rounds of (service rps / bare rps of the same round); "of medians" = median service rps /\n' +
       'median bare rps. p99 and CPU columns: medians over rounds; node CPU svc/bare: median of per-round ratios.\n' +
-      'node CPU = utime+stime of the server process per request; pg CPU = the bench database\'s backends + WAL\n' +
+      "node CPU = utime+stime of the server process per request; pg CPU = the bench database's backends + WAL\n" +
       'writer/checkpointer etc. per request. The CPU columns move far less than rps from minute to minute.',
   );
 }
@@ -731,8 +814,12 @@ function printRounds(results) {
 
 async function main() {
   const cpus = os.cpus();
-  console.log(`HTTP benchmark: user-service vs bare Fastify + pg${settings.observability ? ` (GET also vs ${NOOBS}: metrics and logs off)` : ''}`);
-  console.log(`date ${new Date().toISOString()}  node ${process.version}  ${cpus.length} CPUs (${cpus[0]?.model?.trim()})  ${os.platform()} ${os.release()}`);
+  console.log(
+    `HTTP benchmark: user-service vs bare Fastify + pg${settings.observability ? ` (GET also vs ${NOOBS}: metrics and logs off)` : ''}`,
+  );
+  console.log(
+    `date ${new Date().toISOString()}  node ${process.version}  ${cpus.length} CPUs (${cpus[0]?.model?.trim()})  ${os.platform()} ${os.release()}`,
+  );
   console.log(
     `database ${settings.database}, ${settings.users} users, ${settings.connections} connections, ` +
       `${settings.seconds} s per run after ${settings.warmup} s warm-up, ${settings.profile ? '1 profiled round' : `${settings.rounds} rounds`}, ` +
@@ -801,7 +888,16 @@ async function main() {
         console.log(`  missing ${file}`);
         continue;
       }
-      console.log(summarize(file, { top, inclusive, inclusivePackages: 'service|nestjs|class-', fromUs: result.fromUs, toUs: result.toUs, requests: result.requests }).text);
+      console.log(
+        summarize(file, {
+          top,
+          inclusive,
+          inclusivePackages: 'service|nestjs|class-',
+          fromUs: result.fromUs,
+          toUs: result.toUs,
+          requests: result.requests,
+        }).text,
+      );
       console.log(
         `  more: node bench/http/profile-top.js ${path.relative(ROOT, file)} --from-us ${result.fromUs} --to-us ${result.toUs} ` +
           `--requests ${result.requests} --top 40 --inclusive 80`,

@@ -33,7 +33,9 @@ export class HttpEdge {
       const received = Buffer.isBuffer(packet) ? packet : undefined;
       const body = toErrorBody(clientError(error.code, received), pathOf(inFlight?.req.url ?? requestTarget(received)), newTraceId());
       const { text, headers } = this.lastResponse(body);
-      const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+      const head = Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
       socket.write(`HTTP/1.1 ${body.statusCode} ${body.error}\r\n${head}\r\n${text}`);
     }
     socket.destroy();

@@ -34,9 +34,7 @@ export class ErrorResponse implements ErrorBody {
 
 /** Documents error responses: `ApiErrors([404, 'USER_NOT_FOUND'], [403, 'ACCESS_DENIED'])`. */
 export function ApiErrors(...errors: [status: number, codes: string][]): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ...errors.map(([status, codes]) => ApiResponse({ status, type: ErrorResponse, description: codes })),
-  );
+  return applyDecorators(...errors.map(([status, codes]) => ApiResponse({ status, type: ErrorResponse, description: codes })));
 }
 
 /** The `:id` of /api/v1/users routes, and the version headers every versioned resource shares. */

@@ -48,9 +48,6 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    throw new DomainError(
-      'RATE_LIMITED',
-      `Too many requests: at most ${detail.limit} a minute; retry in ${detail.timeToBlockExpire} s`,
-    );
+    throw new DomainError('RATE_LIMITED', `Too many requests: at most ${detail.limit} a minute; retry in ${detail.timeToBlockExpire} s`);
   }
 }

@@ -9,7 +9,9 @@ import type { ServerResponse } from 'node:http';
  * styles, data: images); only upgrade-insecure-requests goes, since the service is also reached
  * over plain HTTP inside the cluster.
  */
-export function securityHeaders(options: HelmetOptions = { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }): Record<string, string> {
+export function securityHeaders(
+  options: HelmetOptions = { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } },
+): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader: (name: string, value: string | number) => (headers[name.toLowerCase()] = String(value)),

@@ -35,9 +35,7 @@ export class TokenVerifier {
   constructor(private readonly config: AppConfig) {
     const { auth } = config;
     this.secret = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : null;
-    this.jwks = auth.jwksUri
-      ? createRemoteJWKSet(new URL(auth.jwksUri), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })
-      : null;
+    this.jwks = auth.jwksUri ? createRemoteJWKSet(new URL(auth.jwksUri), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 }) : null;
     this.algorithms = [...(this.secret ? ['HS256'] : []), ...(this.jwks ? ['RS256', 'ES256'] : [])];
     this.internalDigest = auth.internalToken ? digest(auth.internalToken) : null;
   }

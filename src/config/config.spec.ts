@@ -67,12 +67,16 @@ describe('loadConfig', () => {
     expect(problems({ METRICS_ENABLED: 'off' })).toEqual(['METRICS_ENABLED must be true or false (got "off")']);
     expect(loadConfig({}).idempotencyKeyTtlHours).toBe(24);
     expect(loadConfig({ IDEMPOTENCY_KEY_TTL_HOURS: '48' }).idempotencyKeyTtlHours).toBe(48);
-    expect(problems({ IDEMPOTENCY_KEY_TTL_HOURS: '0' })).toEqual(['IDEMPOTENCY_KEY_TTL_HOURS must be a whole number from 1 to 8760 (got "0")']);
+    expect(problems({ IDEMPOTENCY_KEY_TTL_HOURS: '0' })).toEqual([
+      'IDEMPOTENCY_KEY_TTL_HOURS must be a whole number from 1 to 8760 (got "0")',
+    ]);
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).corsOrigins).toEqual([
       'https://a.example.com',
       'http://localhost:5173',
     ]);
-    expect(problems({ CORS_ORIGINS: 'https://ok.example.com,not-an-origin', RATE_LIMIT_PER_MINUTE: '-1', SHUTDOWN_TIMEOUT_MS: 'soon' })).toEqual([
+    expect(
+      problems({ CORS_ORIGINS: 'https://ok.example.com,not-an-origin', RATE_LIMIT_PER_MINUTE: '-1', SHUTDOWN_TIMEOUT_MS: 'soon' }),
+    ).toEqual([
       'CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com, or * (got "not-an-origin")',
       'RATE_LIMIT_PER_MINUTE must be a whole number from 0 to 1000000 (got "-1")',
       'SHUTDOWN_TIMEOUT_MS must be a whole number from 0 to 600000 (got "soon")',
@@ -85,7 +89,13 @@ describe('loadConfig', () => {
     expect(trustProxy('false')).toBe(false);
     expect(trustProxy('0')).toBe(false);
     expect(trustProxy('2')).toBe(2);
-    expect(trustProxy('10.0.0.0/8, 192.168.1.10,fd00::/8,::1,loopback')).toEqual(['10.0.0.0/8', '192.168.1.10', 'fd00::/8', '::1', 'loopback']);
+    expect(trustProxy('10.0.0.0/8, 192.168.1.10,fd00::/8,::1,loopback')).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.10',
+      'fd00::/8',
+      '::1',
+      'loopback',
+    ]);
     for (const bad of ['true', '*', '101', '10.0.0.0/33', '10.0.0', '10.0.0.0/8,', 'fd00::/129', 'proxy.example.com', '1.2.3.4/8/8']) {
       expect(problems({ TRUST_PROXY: bad })).toEqual([
         'TRUST_PROXY must be false, a number of proxy hops (at most 100), or a comma-separated list of proxy addresses and ' +

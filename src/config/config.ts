@@ -152,7 +152,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       internalToken,
     },
     kafka: {
-      brokers: (read.string('KAFKA_BROKERS') ?? '').split(',').map((b) => b.trim()).filter(Boolean),
+      brokers: (read.string('KAFKA_BROKERS') ?? '')
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
       clientId: read.string('KAFKA_CLIENT_ID') ?? 'user-service',
       groupId: read.string('KAFKA_GROUP_ID') ?? 'user-service-group',
       retryInitialMs: read.int('KAFKA_RETRY_INITIAL_MS', 300, 1, 60_000),
@@ -248,7 +251,10 @@ class Reader {
 
   /** A comma list of origins (`https://app.example.com`), or `*` for any. */
   origins(name: string): string[] {
-    const list = (this.string(name) ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+    const list = (this.string(name) ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
     const bad = list.filter((origin) => origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin));
     if (bad.length > 0) {
       this.problems.push(`${name} must be a comma-separated list of origins like https://app.example.com, or * (got "${bad.join(', ')}")`);

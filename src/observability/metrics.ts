@@ -15,7 +15,10 @@ export class Metrics {
   private readonly scrapeHooks: ScrapeHook[] = [];
 
   private readonly usersCreated = this.counter('user_service_users_total', 'Users created');
-  private readonly profilesUpdated = this.counter('user_service_profiles_updated_total', 'Profile changes (PATCH or PUT that changed something)');
+  private readonly profilesUpdated = this.counter(
+    'user_service_profiles_updated_total',
+    'Profile changes (PATCH or PUT that changed something)',
+  );
   private readonly avatarsUploaded = this.counter('user_service_avatars_uploaded_total', 'Avatars uploaded');
   private readonly eventsPublished = this.counter('user_service_kafka_events_published_total', 'Events published to Kafka', ['event_type']);
   private readonly eventsConsumed = this.counter('user_service_kafka_events_consumed_total', 'Events consumed and applied', ['event_type']);
@@ -24,7 +27,11 @@ export class Metrics {
     'Consumed events skipped because they were processed before',
     ['event_type'],
   );
-  private readonly deadLettered = this.counter('user_service_kafka_events_dead_lettered_total', 'Consumed events sent to the dead-letter topic', ['event_type']);
+  private readonly deadLettered = this.counter(
+    'user_service_kafka_events_dead_lettered_total',
+    'Consumed events sent to the dead-letter topic',
+    ['event_type'],
+  );
   private readonly consumerLag = new Gauge({
     name: 'user_service_kafka_consumer_lag',
     help: 'Messages not yet consumed, per topic partition',

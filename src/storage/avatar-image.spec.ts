@@ -1,13 +1,7 @@
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import { noisy, PNG_SIG, pngBomb, pngChunk, pngHtmlPolyglot } from '../../test/support/images';
-import {
-  AvatarImageError,
-  type AvatarImageErrorCode,
-  DEFAULT_AVATAR_SIZES,
-  processAvatar,
-  sniffImageType,
-} from './avatar-image';
+import { AvatarImageError, type AvatarImageErrorCode, DEFAULT_AVATAR_SIZES, processAvatar, sniffImageType } from './avatar-image';
 
 // ---------------------------------------------------------------- fixtures (made here)
 
@@ -90,7 +84,9 @@ describe('processAvatar', () => {
           GPSLongitude: '2/1 21/1 0/1',
         },
       })
-      .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>xmp-secret</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>')
+      .withXmp(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>xmp-secret</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>',
+      )
       .withIccProfile('p3')
       .toBuffer();
 
@@ -208,7 +204,9 @@ describe('processAvatar', () => {
       'SVG',
       true,
       async () =>
-        Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><script>alert(1)</script><rect width="64" height="64"/></svg>'),
+        Buffer.from(
+          '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><script>alert(1)</script><rect width="64" height="64"/></svg>',
+        ),
     ],
     ['HTML', false, async () => Buffer.from('<!doctype html><html><body><script>alert(1)</script></body></html>')],
     ['empty', false, async () => Buffer.alloc(0)],
@@ -320,12 +318,7 @@ describe('processAvatar', () => {
     const b = await processAvatar(Buffer.from(input));
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(b.hash).toBe(a.hash);
-    expect(b.variants.map((v) => v.body.equals(a.variants.find((x) => x.size === v.size)!.body))).toEqual([
-      true,
-      true,
-      true,
-      true,
-    ]);
+    expect(b.variants.map((v) => v.body.equals(a.variants.find((x) => x.size === v.size)!.body))).toEqual([true, true, true, true]);
     const other = await processAvatar(await noisy(500, 400, 8).jpeg().toBuffer());
     expect(other.hash).not.toBe(a.hash);
     // content hash of the OUTPUT: other sizes -> other stored bytes -> other key

@@ -51,10 +51,7 @@ import type { Metadata, OutputInfo } from 'sharp';
 
 export type AvatarFormat = 'jpeg' | 'png';
 
-export type AvatarImageErrorCode =
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'IMAGE_TOO_LARGE_PIXELS'
-  | 'INVALID_IMAGE';
+export type AvatarImageErrorCode = 'UNSUPPORTED_MEDIA_TYPE' | 'IMAGE_TOO_LARGE_PIXELS' | 'INVALID_IMAGE';
 
 export class AvatarImageError extends Error {
   readonly code: AvatarImageErrorCode;
@@ -170,11 +167,7 @@ export async function processAvatar(input: Buffer, opts: ProcessAvatarOptions = 
   try {
     meta = await sharp(input, { failOn: FAIL_ON, limitInputPixels: false }).metadata();
   } catch (err) {
-    throw new AvatarImageError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `Not a decodable ${format.toUpperCase()} image`,
-      err,
-    );
+    throw new AvatarImageError('UNSUPPORTED_MEDIA_TYPE', `Not a decodable ${format.toUpperCase()} image`, err);
   }
   if (meta.format !== format || !meta.width || !meta.height) {
     throw new AvatarImageError('UNSUPPORTED_MEDIA_TYPE', `Not a decodable ${format.toUpperCase()} image`);
@@ -219,10 +212,7 @@ export async function processAvatar(input: Buffer, opts: ProcessAvatarOptions = 
       if (target !== width) {
         pipeline = pipeline.resize(target, target, { fit: 'fill' });
       }
-      pipeline =
-        format === 'jpeg'
-          ? pipeline.jpeg({ quality: AVATAR_JPEG_QUALITY, mozjpeg: true })
-          : pipeline.png({ compressionLevel: 9 });
+      pipeline = format === 'jpeg' ? pipeline.jpeg({ quality: AVATAR_JPEG_QUALITY, mozjpeg: true }) : pipeline.png({ compressionLevel: 9 });
       const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
       return { size, contentType, body: data, width: info.width, height: info.height };
     }),

@@ -43,7 +43,9 @@ export class LocalAvatarStorage extends AvatarStorage {
 
   async remove(keys: string[]): Promise<void> {
     keys.forEach(assertAvatarKey);
-    await unavailableOnError({ operation: 'rm', key: keys.join(' ') }, () => Promise.all(keys.map((key) => rm(this.pathOf(key), { force: true }))));
+    await unavailableOnError({ operation: 'rm', key: keys.join(' ') }, () =>
+      Promise.all(keys.map((key) => rm(this.pathOf(key), { force: true }))),
+    );
     // Folders left empty (<hash>, then <user>) go too; one still in use is not empty and stays.
     for (const dir of new Set(keys.map((key) => dirname(this.pathOf(key))))) {
       await rmdir(dir).catch(() => undefined);

@@ -46,9 +46,16 @@ describe('S3AvatarStorage', () => {
     });
     await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', resolve));
     try {
-      const error = await storageAt((store.address() as { port: number }).port).put([{ key: KEY, body: Buffer.from('x'), contentType: 'image/jpeg' }]).catch((e: unknown) => e);
+      const error = await storageAt((store.address() as { port: number }).port)
+        .put([{ key: KEY, body: Buffer.from('x'), contentType: 'image/jpeg' }])
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StorageUnavailable);
-      expect((error as StorageUnavailable).reason).toEqual({ operation: 'HEAD', key: 'avatars', code: 'ECONNRESET', message: expect.any(String) });
+      expect((error as StorageUnavailable).reason).toEqual({
+        operation: 'HEAD',
+        key: 'avatars',
+        code: 'ECONNRESET',
+        message: expect.any(String),
+      });
       expect(requests).toEqual(['HEAD /avatars', 'HEAD /avatars']);
     } finally {
       await new Promise((resolve) => store.close(resolve));
@@ -80,7 +87,9 @@ describe('S3AvatarStorage', () => {
   it('derives public URLs from the MinIO settings unless AVATAR_PUBLIC_BASE_URL is set', () => {
     expect(storageAt(9000).publicUrl(KEY)).toBe(`http://127.0.0.1:9000/avatars/${KEY}`);
     expect(storageAt(9000, { MINIO_USE_SSL: 'true', MINIO_BUCKET: 'pics' }).publicUrl(KEY)).toBe(`https://127.0.0.1:9000/pics/${KEY}`);
-    expect(storageAt(9000, { AVATAR_PUBLIC_BASE_URL: 'https://cdn.example.com/a/' }).publicUrl(KEY)).toBe(`https://cdn.example.com/a/${KEY}`);
+    expect(storageAt(9000, { AVATAR_PUBLIC_BASE_URL: 'https://cdn.example.com/a/' }).publicUrl(KEY)).toBe(
+      `https://cdn.example.com/a/${KEY}`,
+    );
   });
 
   it('refuses keys it did not make', async () => {

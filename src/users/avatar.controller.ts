@@ -1,15 +1,6 @@
 import { Controller, Delete, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiConsumes,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProperty,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors, ApiIfMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
@@ -40,7 +31,6 @@ class AvatarResponse {
 class AvatarDeletedResponse {
   @ApiProperty({ example: 'Avatar deleted successfully' }) message: string;
 }
-
 
 @ApiTags('avatars')
 @ApiBearerAuth(BEARER)
@@ -100,7 +90,13 @@ export class AvatarController {
   @ApiUserId()
   @ApiIfMatch()
   @ApiOkResponse({ type: AvatarDeletedResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'], [503, 'SERVICE_UNAVAILABLE'])
+  @ApiErrors(
+    [400, 'VALIDATION_FAILED'],
+    [403, 'ACCESS_DENIED'],
+    [404, 'USER_NOT_FOUND'],
+    [412, 'VERSION_MISMATCH'],
+    [503, 'SERVICE_UNAVAILABLE'],
+  )
   async remove(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,

@@ -32,7 +32,10 @@ export class UsersController {
   @Post()
   @RecordsActivity('user_create', 'User created')
   @ApiOperation({ summary: 'Create the profile of a person registered in Keycloak' })
-  @ApiCreatedResponse({ type: UserResponse, headers: { ...ETAG_HEADER, Location: { description: 'The new user', schema: { type: 'string' } } } })
+  @ApiCreatedResponse({
+    type: UserResponse,
+    headers: { ...ETAG_HEADER, Location: { description: 'The new user', schema: { type: 'string' } } },
+  })
   @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [409, 'EMAIL_TAKEN, KEYCLOAK_ID_TAKEN'])
   async create(@CurrentActor() actor: Actor, @Body() body: CreateUserDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const created = await this.commands.execute(new CreateUser(actor, body));

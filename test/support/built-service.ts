@@ -17,7 +17,10 @@ export async function buildService(): Promise<void> {
     const times = await Promise.all(entries.filter((e) => e.isFile()).map(async (e) => (await stat(join(e.parentPath, e.name))).mtimeMs));
     return Math.max(0, ...times);
   };
-  const built = await stat(join(ROOT, 'dist/src/main.js')).then((s) => s.mtimeMs, () => -1);
+  const built = await stat(join(ROOT, 'dist/src/main.js')).then(
+    (s) => s.mtimeMs,
+    () => -1,
+  );
   const sources = Math.max(await newest('src'), await newest('migrations'), (await stat(join(ROOT, 'tsconfig.build.json'))).mtimeMs);
   if (built > sources) return;
   await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
@@ -90,4 +93,3 @@ export async function startService(env: Record<string, string> = {}, command?: s
   });
   return { child, url, logs, exited, killAll };
 }
-

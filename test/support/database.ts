@@ -34,6 +34,8 @@ export function outboxOf(userId: string) {
 
 /** How many outbox rows of these users are not published yet. */
 export async function pendingOf(userIds: string[]): Promise<number> {
-  const [row] = await sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = ANY($1) AND published_at IS NULL', [userIds]);
+  const [row] = await sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = ANY($1) AND published_at IS NULL', [
+    userIds,
+  ]);
   return row.n;
 }

@@ -28,7 +28,10 @@ export const png = (width = 600, height = 400, seed = 1) => noisy(width, height,
 export function jpegWithGps(): Promise<Buffer> {
   return noisy(400, 400, 7)
     .jpeg({ quality: 90 })
-    .withExif({ IFD0: { Make: 'SpyCam' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '52/1 31/1 12/1', GPSLongitudeRef: 'E', GPSLongitude: '13/1 24/1 36/1' } })
+    .withExif({
+      IFD0: { Make: 'SpyCam' },
+      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '52/1 31/1 12/1', GPSLongitudeRef: 'E', GPSLongitude: '13/1 24/1 36/1' },
+    })
     .toBuffer();
 }
 
@@ -56,11 +59,18 @@ export function pngBomb(width = 20000, height = 20000): Buffer {
   ihdr[8] = 1;
   ihdr[9] = 0;
   const scanlines = Buffer.alloc((1 + Math.ceil(width / 8)) * height);
-  return Buffer.concat([PNG_SIG, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(scanlines, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIG,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(scanlines, { level: 9 })),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 export const pngHtmlPolyglot = () => Buffer.concat([PNG_SIG, Buffer.from('<html><script>alert(document.cookie)</script></html>')]);
 export const svg = () =>
-  Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><script>alert(1)</script><rect width="64" height="64"/></svg>');
+  Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><script>alert(1)</script><rect width="64" height="64"/></svg>',
+  );
 export const gif = () => noisy(64, 64).gif().toBuffer();
 export const webp = () => noisy(64, 64).webp().toBuffer();

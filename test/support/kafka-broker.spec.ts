@@ -5,7 +5,6 @@ import { waitFor } from './wait';
 // Settings tuned for the librdkafka mock: see kafka-broker.ts for the broker itself.
 const retry = { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 };
 
-
 describe('kafka mock broker', () => {
   let broker: KafkaBroker;
   let kafka: Kafka;
@@ -43,7 +42,14 @@ describe('kafka mock broker', () => {
     });
 
     const received: Array<{ partition: number; offset: string; key: string; value: string; headers: Record<string, string> }> = [];
-    const consumer = kafka.consumer({ groupId, sessionTimeout: 4000, heartbeatInterval: 300, rebalanceTimeout: 4000, maxWaitTimeInMs: 100, retry });
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: 4000,
+      heartbeatInterval: 300,
+      rebalanceTimeout: 4000,
+      maxWaitTimeInMs: 100,
+      retry,
+    });
     clients.push(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -76,13 +82,17 @@ describe('kafka mock broker', () => {
     await admin.disconnect();
     const expected = new Map<number, string>();
     for (const m of received) expected.set(m.partition, (BigInt(m.offset) + 1n).toString());
-    for (const [partition, offset] of expected)
-      expect(committed.partitions.find((p) => p.partition === partition)?.offset).toBe(offset);
+    for (const [partition, offset] of expected) expect(committed.partitions.find((p) => p.partition === partition)?.offset).toBe(offset);
     await consumer.disconnect();
 
     // While down, a send fails (retries: 0 here, but the client-level connect retries still take ~3 s);
     // after up, the next send on the main producer succeeds at once.
-    const probe = kafka.producer({ idempotent: false, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+    const probe = kafka.producer({
+      idempotent: false,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 0 },
+    });
     clients.push(probe);
     await probe.connect();
     await broker.down();

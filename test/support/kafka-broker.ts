@@ -21,7 +21,10 @@ const BINARY = path.join(__dirname, '..', '..', 'node_modules', '.cache', 'kafka
 const INSTALL_HINT = 'Kafka test broker needs gcc and librdkafka: apt-get install -y librdkafka-dev';
 
 async function mtime(file: string): Promise<number> {
-  return fs.stat(file).then((s) => s.mtimeMs, () => -1);
+  return fs.stat(file).then(
+    (s) => s.mtimeMs,
+    () => -1,
+  );
 }
 
 async function ensureBinary(): Promise<string> {

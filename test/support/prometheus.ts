@@ -16,7 +16,10 @@ export function promtoolCheck(exposition: string): { status: number | null; prob
   const lines = `${result.stdout}${result.stderr}`.split('\n').filter(Boolean);
   // Exit status 3: lint findings only; anything else but 0 is a failure (1: unparsable).
   const problems = result.status === 3 ? lines.filter((line) => !KNOWN_DEFAULTS.test(line)) : lines;
-  return { status: result.status, problems: result.status === 0 || result.status === 3 ? problems : [`exit ${result.status}`, ...problems] };
+  return {
+    status: result.status,
+    problems: result.status === 0 || result.status === 3 ? problems : [`exit ${result.status}`, ...problems],
+  };
 }
 
 /** PromQL syntax errors in `expressions`, found by `promtool check rules` (null without promtool). */

@@ -114,9 +114,7 @@ describe('startS3Server (@20minutes/s3rver + minio client)', () => {
   it('rejects unknown access keys, including the built-in S3RVER/S3RVER pair', async () => {
     const unknown = await rejection(clientFor(server, { accessKey: 'NOPE' }).getObject(BUCKET, 'public/a.png'));
     expect(unknown.code).toBe('InvalidAccessKeyId');
-    const builtin = await rejection(
-      clientFor(server, { accessKey: 'S3RVER', secretKey: 'S3RVER' }).getObject(BUCKET, 'public/a.png'),
-    );
+    const builtin = await rejection(clientFor(server, { accessKey: 'S3RVER', secretKey: 'S3RVER' }).getObject(BUCKET, 'public/a.png'));
     expect(builtin.code).toBe('InvalidAccessKeyId');
   });
 

@@ -37,7 +37,11 @@ export class IncrementInterviewsHandler implements ICommandHandler<IncrementInte
       const { user, result } = await this.users.modify(userId, increment);
       return { view: result, version: user.version, replayed: false };
     }
-    const { user, result, replayed } = await this.users.modifyOnce(userId, { key: idempotencyKey, endpoint: ENDPOINT, status: 200 }, increment);
+    const { user, result, replayed } = await this.users.modifyOnce(
+      userId,
+      { key: idempotencyKey, endpoint: ENDPOINT, status: 200 },
+      increment,
+    );
     return { view: result, version: user.version, replayed };
   }
 }

@@ -26,12 +26,7 @@ export function checkText(field: string, value: string, rule: TextRule, errors: 
 }
 
 /** Optional text: `null`, `undefined` and blank all mean "no value". */
-export function checkOptionalText(
-  field: string,
-  value: string | null | undefined,
-  rule: TextRule,
-  errors: FieldError[],
-): string | null {
+export function checkOptionalText(field: string, value: string | null | undefined, rule: TextRule, errors: FieldError[]): string | null {
   if (value === null || value === undefined) return null;
   const text = checkText(field, value, rule, errors);
   return text === '' ? null : text;

@@ -2,8 +2,7 @@ import { ValidationFailed } from '../../common/domain-error';
 import { Quota } from './quota';
 import { User } from './user';
 
-const newUser = () =>
-  User.create({ keycloakId: 'kc-1', email: '  Ann.Smith@Example.COM ', profile: { fullName: ' Ann Smith ' } });
+const newUser = () => User.create({ keycloakId: 'kc-1', email: '  Ann.Smith@Example.COM ', profile: { fullName: ' Ann Smith ' } });
 
 function validationFields(fn: () => unknown): string[] {
   try {
@@ -128,9 +127,7 @@ describe('Preferences', () => {
       ),
     ).toEqual(['language', 'timezone', 'notifications.sms']);
     expect(validationFields(() => user.updatePreferences({ timezone: '+01:00' }))).toEqual(['timezone']);
-    expect(validationFields(() => user.updatePreferences({ notifications: { email: 'yes' as never } }))).toEqual([
-      'notifications.email',
-    ]);
+    expect(validationFields(() => user.updatePreferences({ notifications: { email: 'yes' as never } }))).toEqual(['notifications.email']);
   });
 });
 
@@ -141,7 +138,10 @@ describe('usage and quota thresholds', () => {
     return user;
   };
   const thresholdEvents = (user: User) =>
-    user.pullEvents().filter((e) => e.eventType === 'user.quota_threshold_reached').map((e) => e.data);
+    user
+      .pullEvents()
+      .filter((e) => e.eventType === 'user.quota_threshold_reached')
+      .map((e) => e.data);
 
   it('bumps the version for stats changes without publishing user.updated', () => {
     const user = fresh();
@@ -201,7 +201,10 @@ describe('usage and quota thresholds', () => {
       expect(user.avatarKeys).toEqual(avatar('a').keys);
       expect(user.version).toBe(2);
       const [event] = user.pullEvents();
-      expect(event).toMatchObject({ eventType: 'user.avatar_uploaded', data: { avatarUrl: avatar('a').url, fileSize: 1234, variants: avatar('a').variants } });
+      expect(event).toMatchObject({
+        eventType: 'user.avatar_uploaded',
+        data: { avatarUrl: avatar('a').url, fileSize: 1234, variants: avatar('a').variants },
+      });
 
       expect(user.replaceAvatar(avatar('b'))).toEqual(avatar('a').keys);
       expect(user.version).toBe(3);

@@ -23,11 +23,7 @@ export class PgUserReader extends UserReader {
   }
 
   findByKeycloakId(keycloakId: string): Promise<UserState | null> {
-    return this.one(
-      'user_by_keycloak_id',
-      `SELECT ${USER_COLUMNS} FROM users WHERE keycloak_id = $1 AND deleted_at IS NULL`,
-      keycloakId,
-    );
+    return this.one('user_by_keycloak_id', `SELECT ${USER_COLUMNS} FROM users WHERE keycloak_id = $1 AND deleted_at IS NULL`, keycloakId);
   }
 
   async totalStorageUsed(): Promise<bigint> {

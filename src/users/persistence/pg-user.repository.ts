@@ -67,7 +67,9 @@ export class PgUserRepository extends UserRepository {
     return this.db.transaction(async (tx) => {
       // After the lock: a concurrent call with the same key has committed by now, and its row is visible.
       const user = await lockUser(tx, id);
-      const { rows: [stored] } = await tx.query('SELECT user_id, endpoint, response FROM idempotency_keys WHERE key = $1', [key]);
+      const {
+        rows: [stored],
+      } = await tx.query('SELECT user_id, endpoint, response FROM idempotency_keys WHERE key = $1', [key]);
       if (stored) {
         if (stored.user_id !== id || stored.endpoint !== endpoint) throw new IdempotencyKeyReused();
         return { user, result: stored.response as T, replayed: true };
@@ -91,7 +93,10 @@ export class PgUserRepository extends UserRepository {
     beforeCommit: (result: T) => Promise<void>,
   ): Promise<{ result: T; duplicates: E[] }> {
     return this.db.transaction(async (tx) => {
-      const claimed = await claimEvents(tx, events.map(({ eventId, eventType }) => ({ eventId, topic: eventType })));
+      const claimed = await claimEvents(
+        tx,
+        events.map(({ eventId, eventType }) => ({ eventId, topic: eventType })),
+      );
       const fresh: E[] = [];
       const duplicates: E[] = [];
       for (const event of events) (claimed.delete(event.eventId) ? fresh : duplicates).push(event);

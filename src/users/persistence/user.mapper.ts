@@ -25,10 +25,7 @@ export function toState(row: UserRecord): UserState {
     keycloakId: row.keycloakId,
     email: row.email,
     status: row.status as UserStatus,
-    profile: Profile.restore(
-      { fullName: row.fullName, companyName: row.companyName, phone: row.phone, bio: row.bio },
-      row.avatarUrl,
-    ),
+    profile: Profile.restore({ fullName: row.fullName, companyName: row.companyName, phone: row.phone, bio: row.bio }, row.avatarUrl),
     stats: Stats.restore({
       interviewsCreated: row.interviewsCreated,
       interviewsActive: row.interviewsActive,
@@ -47,18 +44,53 @@ export function toState(row: UserRecord): UserState {
 
 /** The columns the repository writes, in the order of rowValues(). */
 export const ROW_COLUMNS = [
-  'id', 'keycloak_id', 'email', 'status', 'full_name', 'company_name', 'phone', 'bio', 'avatar_url', 'avatar_keys',
-  'interviews_created', 'interviews_active', 'candidates_total', 'storage_used', 'max_interviews', 'max_storage',
-  'preferences', 'version', 'created_at', 'updated_at', 'deleted_at',
+  'id',
+  'keycloak_id',
+  'email',
+  'status',
+  'full_name',
+  'company_name',
+  'phone',
+  'bio',
+  'avatar_url',
+  'avatar_keys',
+  'interviews_created',
+  'interviews_active',
+  'candidates_total',
+  'storage_used',
+  'max_interviews',
+  'max_storage',
+  'preferences',
+  'version',
+  'created_at',
+  'updated_at',
+  'deleted_at',
 ] as const;
 
 /** A user's row as statement parameters: bigints as strings (exact), preferences as JSON. */
 export function rowValues(state: UserState): unknown[] {
   const { profile, stats, quota } = state;
   return [
-    state.id, state.keycloakId, state.email, state.status, profile.fullName, profile.companyName, profile.phone,
-    profile.bio, profile.avatarUrl, [...state.avatarKeys], stats.interviewsCreated, stats.interviewsActive,
-    stats.candidatesTotal, stats.storageUsed.toString(), quota.maxInterviews, quota.maxStorage.toString(),
-    JSON.stringify(state.preferences.toJSON()), state.version, state.createdAt, state.updatedAt, state.deletedAt,
+    state.id,
+    state.keycloakId,
+    state.email,
+    state.status,
+    profile.fullName,
+    profile.companyName,
+    profile.phone,
+    profile.bio,
+    profile.avatarUrl,
+    [...state.avatarKeys],
+    stats.interviewsCreated,
+    stats.interviewsActive,
+    stats.candidatesTotal,
+    stats.storageUsed.toString(),
+    quota.maxInterviews,
+    quota.maxStorage.toString(),
+    JSON.stringify(state.preferences.toJSON()),
+    state.version,
+    state.createdAt,
+    state.updatedAt,
+    state.deletedAt,
   ];
 }

@@ -37,7 +37,9 @@ describe('parseConsumedEvent', () => {
     expect(error('interview.created', { eventType: 'interview.created', userId: USER, data: { interviewId: 'i' } })).toBe(
       'invalid: eventId must be a string of 1 to 255 characters',
     );
-    expect(error('interview.created', envelope('interview.created', { interviewId: 'i' }, { eventId: 'x'.repeat(256) }))).toMatch(/eventId/);
+    expect(error('interview.created', envelope('interview.created', { interviewId: 'i' }, { eventId: 'x'.repeat(256) }))).toMatch(
+      /eventId/,
+    );
     expect(error('interview.created', envelope('media.uploaded', { interviewId: 'i' }))).toBe(
       'invalid: eventType must be "interview.created" (the topic)',
     );

@@ -59,7 +59,12 @@ export function parseConsumedEvent(message: IncomingMessage): Parsed {
   const fileSize = message.topic.startsWith('media.') ? BigInt((data as { fileSize: number }).fileSize) : 0n;
   return {
     ok: true,
-    event: { eventId: eventId as string, eventType: message.topic as ConsumedEventType, userId: (userId as string).toLowerCase(), fileSize },
+    event: {
+      eventId: eventId as string,
+      eventType: message.topic as ConsumedEventType,
+      userId: (userId as string).toLowerCase(),
+      fileSize,
+    },
   };
 }
 
