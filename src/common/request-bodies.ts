@@ -22,7 +22,7 @@ export function acceptRequestBodies(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   const parseUtf8Json: FastifyBodyParser<string> = (request, body, done) => {
     if (!isUtf8(request.headers['content-type'])) return done(new UnsupportedMediaType(request, 'JSON must be UTF-8. '), undefined);
-    parseJson(request, body, done);
+    void parseJson(request, body, done);
   };
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseUtf8Json);
   fastify.addContentTypeParser(/^application\/[\w.-]+\+json(;|$)/, { parseAs: 'string' }, parseUtf8Json);
@@ -43,7 +43,8 @@ const refuseMultipart: preValidationHookHandler = function (request, _reply, don
 const refuseMultipartUnlessAsked: onRouteHookHandler = (route) => {
   const methods = ([] as string[]).concat(route.method);
   if (takesMultipart(route.config) || !methods.some((method) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method))) return;
-  route.preValidation = [...([] as preValidationHookHandler[]).concat(route.preValidation ?? []), refuseMultipart];
+  const existing = route.preValidation ?? [];
+  route.preValidation = [...(Array.isArray(existing) ? existing : [existing]), refuseMultipart];
 };
 
 function takesMultipart(routeConfig: unknown): boolean {

@@ -26,12 +26,13 @@ export function exchange(url: string, steps: (string | Buffer | number)[], waitM
     socket.on('data', (chunk) => chunks.push(chunk));
     socket.on('close', done);
     socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? done() : reject(error)));
-    socket.once('connect', async () => {
+    const send = async () => {
       for (const step of steps) {
         if (typeof step === 'number') await new Promise((r) => setTimeout(r, step));
         else if (!socket.destroyed) socket.write(step);
       }
-    });
+    };
+    socket.once('connect', () => void send());
   });
 }
 
