@@ -103,7 +103,7 @@ describe("the spec's npm scripts", () => {
       expect(file).toMatch(/^\d{13}-CreateUsersTable\.ts$/);
       const migration = await readFile(join(dir, file), 'utf8');
       expect(migration).toContain(`export class CreateUsersTable${file.slice(0, 13)} implements MigrationInterface`);
-      for (const name of ['users', 'outbox', 'processed_events']) expect(migration).toContain(`CREATE TABLE "${name}"`);
+      for (const name of ['users', 'outbox']) expect(migration).toContain(`CREATE TABLE "${name}"`);
       for (const name of ['users_email_live_key', 'users_keycloak_id_live_key', 'users_status_check', 'idx_outbox_unpublished']) {
         expect(migration).toContain(`"${name}"`);
       }
