@@ -24,7 +24,7 @@ import { UsersModule } from './users/users.module';
 @Module({})
 export class AppModule {
   /**
-   * `embedded` is the open PGlite database when the config has no DATABASE_URL; `logger` the pino
+   * `embedded` is the open PGlite database when the config names no PostgreSQL; `logger` the pino
    * instance Fastify also logs with (its per-request child carries the traceId).
    */
   static forRoot(config: AppConfig, embedded: EmbeddedDatabase | null, logger: Logger): DynamicModule {

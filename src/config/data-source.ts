@@ -3,11 +3,14 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig, loadDotEnv } from './config';
 import { dataSourceOptions, EmbeddedDatabase } from './database';
+import { createSchemaIfMissing } from './pg-connection';
 
 async function create(): Promise<DataSource> {
   loadDotEnv();
   const config = loadConfig();
-  const embedded = config.databaseUrl ? null : await EmbeddedDatabase.open(config.dataDir);
+  const { connection, schema } = config.database;
+  if (connection) await createSchemaIfMissing(connection, schema);
+  const embedded = connection ? null : await EmbeddedDatabase.open(config.dataDir, schema);
   if (embedded) process.once('exit', () => void embedded.close());
   return new DataSource({ ...dataSourceOptions(config, embedded), migrationsRun: false });
 }

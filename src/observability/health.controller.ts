@@ -63,9 +63,10 @@ export class HealthController {
   }
 
   private async database(): Promise<HealthReport['database']> {
-    const embedded = !this.config.databaseUrl;
+    const { connection, schema } = this.config.database;
+    const facts = { embedded: connection === null, schema };
     const result = await this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS });
-    if (result.database.status !== 'up') return { status: 'disconnected', connections: 0, embedded };
-    return { status: 'connected', connections: this.pg.pool.totalCount, embedded };
+    if (result.database.status !== 'up') return { status: 'disconnected', connections: 0, ...facts };
+    return { status: 'connected', connections: this.pg.pool.totalCount, ...facts };
   }
 }

@@ -9,6 +9,7 @@ export class DatabaseHealth {
   @ApiProperty({ enum: ['connected', 'disconnected'] }) status: 'connected' | 'disconnected';
   @ApiProperty({ description: 'Open connections in the pool' }) connections: number;
   @ApiProperty({ description: 'True when running on the embedded PostgreSQL (PGlite)' }) embedded: boolean;
+  @ApiProperty({ description: 'DATABASE_SCHEMA', example: 'public' }) schema: string;
 }
 
 export class KafkaHealthReport implements ComponentHealth {
