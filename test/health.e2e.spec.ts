@@ -22,6 +22,7 @@ describe('health', () => {
           connections: expect.any(Number),
           embedded: false,
           schema: 'public',
+          replica: { status: 'disabled', lagMs: null, maxLagMs: null, readsFromReplica: false, connections: 0 },
         },
         kafka: { status: 'disabled', broker: null, consumer: 'disabled' },
         storage: { status: 'connected', kind: 'local' },
