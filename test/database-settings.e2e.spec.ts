@@ -1,4 +1,7 @@
-import { call, createUser } from './support/app';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { call, createUser, TEST_SECRET } from './support/app';
 import { buildService, Service, startService } from './support/built-service';
 import { sql, TEST_DATABASE_URL } from './support/database';
 
@@ -50,6 +53,23 @@ describe("the spec's database settings", () => {
       },
       (error: Error) => error.message,
     );
+
+  it('migrates with node dist/scripts/migrate.js (the Kubernetes Job), then runs with DATABASE_MIGRATIONS_RUN=false', async () => {
+    const jobSchema = `${schema}_job`;
+    try {
+      const env = { ...process.env, ...specVariables, DATABASE_SCHEMA: jobSchema, NODE_ENV: 'production', AUTH_JWT_SECRET: TEST_SECRET };
+      const migrate = () => promisify(execFile)(process.execPath, ['dist/scripts/migrate.js'], { cwd: join(__dirname, '..'), env });
+      expect((await migrate()).stdout).toMatch(/^Applied CreateUserSchema1763700000000, .*NotifyOutboxPerSchema1764100000000/);
+      expect((await migrate()).stdout).toBe('No pending migrations\n');
+
+      const service = await startService({ ...specVariables, DATABASE_SCHEMA: jobSchema, DATABASE_MIGRATIONS_RUN: 'false' });
+      started.push(service);
+      const { id } = await createUser(service.url);
+      expect(await sql(`SELECT 1 FROM ${jobSchema}.users WHERE id = $1`, [id])).toHaveLength(1);
+    } finally {
+      await sql(`DROP SCHEMA IF EXISTS ${jobSchema} CASCADE`);
+    }
+  });
 
   it('refuses to start in production with no database configured, naming the variables', async () => {
     const message = await startupFailure({ DATABASE_URL: '' });
