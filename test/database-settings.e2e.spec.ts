@@ -58,9 +58,18 @@ describe("the spec's database settings", () => {
     const jobSchema = `${schema}_job`;
     try {
       const env = { ...process.env, ...specVariables, DATABASE_SCHEMA: jobSchema, NODE_ENV: 'production', AUTH_JWT_SECRET: TEST_SECRET };
-      const migrate = () => promisify(execFile)(process.execPath, ['dist/scripts/migrate.js'], { cwd: join(__dirname, '..'), env });
+      const migrate = (...args: string[]) =>
+        promisify(execFile)(process.execPath, ['dist/scripts/migrate.js', ...args], { cwd: join(__dirname, '..'), env });
+      // The pods' init container: waits while the schema is behind this build, without touching it.
+      let waited = false;
+      const waiting = migrate('--wait').then((result) => ((waited = true), result));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(waited).toBe(false);
+      expect(await sql('SELECT 1 FROM pg_namespace WHERE nspname = $1', [jobSchema])).toHaveLength(0);
+
       expect((await migrate()).stdout).toMatch(/^Applied CreateUserSchema1763700000000, .*NotifyOutboxPerSchema1764100000000/);
       expect((await migrate()).stdout).toBe('No pending migrations\n');
+      expect((await waiting).stdout).toMatch(/^Waiting for the migrations CreateUserSchema1763700000000, .*\nNo pending migrations\n$/);
 
       const service = await startService({ ...specVariables, DATABASE_SCHEMA: jobSchema, DATABASE_MIGRATIONS_RUN: 'false' });
       started.push(service);

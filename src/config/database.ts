@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
-import { DataSourceOptions } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { CreateUserSchema1763700000000 } from '../../migrations/1763700000000-CreateUserSchema';
 import { NotifyOutboxInserts1763800000000 } from '../../migrations/1763800000000-NotifyOutboxInserts';
 import { CreateIdempotencyKeys1763900000000 } from '../../migrations/1763900000000-CreateIdempotencyKeys';
@@ -11,7 +11,7 @@ import { NotifyOutboxPerSchema1764100000000 } from '../../migrations/17641000000
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
-import { pgClientConfig } from './pg-connection';
+import { createSchemaIfMissing, pgClientConfig } from './pg-connection';
 
 export const ENTITIES = [UserEntity, OutboxEntity];
 // Listed, not globbed, so tests, the CLI and the compiled service load the same set.
@@ -108,4 +108,16 @@ export function dataSourceOptions(config: AppConfig, embedded: EmbeddedDatabase 
   };
   if (embedded) return { ...common, extra: createPgConfig(embedded.pglite) };
   return { ...common, extra: { ...pgClientConfig(connection!, schema), application_name: 'user-service', max: poolSize } };
+}
+
+/**
+ * A DataSource for tools that migrate outside the service (the TypeORM CLI, scripts/migrate.ts): the schema
+ * created when missing, nothing run on initialize.
+ */
+export async function migrationDataSource(config: AppConfig): Promise<DataSource> {
+  const { connection, schema } = config.database;
+  if (connection) await createSchemaIfMissing(connection, schema);
+  const embedded = connection ? null : await EmbeddedDatabase.open(config.dataDir, schema);
+  if (embedded) process.once('exit', () => void embedded.close());
+  return new DataSource({ ...dataSourceOptions(config, embedded), migrationsRun: false });
 }

@@ -1,11 +1,22 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { appendFileSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './free-port';
 
 const run = promisify(execFile);
+
+/** Where initdb, pg_ctl and pg_basebackup are: `pg_config --bindir`, else Debian's newest /usr/lib/postgresql/<n>/bin. */
+function serverBinaries(): string {
+  try {
+    return execFileSync('pg_config', ['--bindir']).toString().trim();
+  } catch {
+    const versions = readdirSync('/usr/lib/postgresql').filter((name) => /^\d+$/.test(name));
+    if (versions.length === 0) throw new Error('No PostgreSQL server binaries: pg_config is missing and /usr/lib/postgresql is empty');
+    return join('/usr/lib/postgresql', String(Math.max(...versions.map(Number))), 'bin');
+  }
+}
 
 /** One private PostgreSQL server in a temporary directory, started with the machine's server binaries. */
 export class PgServer {
@@ -31,10 +42,6 @@ export class PgServer {
   stop(): Promise<void> {
     return this.cluster.pg('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']);
   }
-
-  log(): string {
-    return readFileSync(`${this.dataDir}.log`, 'utf8');
-  }
 }
 
 /**
@@ -45,7 +52,7 @@ export class PgServer {
 export class PgCluster {
   readonly primary: PgServer;
   readonly replica: PgServer;
-  private readonly bin = execFileSync('pg_config', ['--bindir']).toString().trim();
+  private readonly bin = serverBinaries();
   private readonly asRoot = process.getuid?.() === 0;
   private readonly onExit = () => this.stopNow();
 
