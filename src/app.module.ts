@@ -13,6 +13,7 @@ import { BodyValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
 import { dataSourceOptions, EmbeddedDatabase } from './config/database';
 import { PgPool } from './config/pg-pool';
+import { ReadPool } from './config/read-pool';
 import { KafkaStatus } from './messaging/kafka-health';
 import { MessagingModule } from './messaging/messaging.module';
 import { KafkaHealth } from './observability/health-contributors';
@@ -24,7 +25,7 @@ import { UsersModule } from './users/users.module';
 @Module({})
 export class AppModule {
   /**
-   * `embedded` is the open PGlite database when the config has no DATABASE_URL; `logger` the pino
+   * `embedded` is the open PGlite database when the config names no PostgreSQL; `logger` the pino
    * instance Fastify also logs with (its per-request child carries the traceId).
    */
   static forRoot(config: AppConfig, embedded: EmbeddedDatabase | null, logger: Logger): DynamicModule {
@@ -51,6 +52,7 @@ export class AppModule {
         { provide: AppConfig, useValue: config },
         { provide: EmbeddedDatabase, useValue: embedded },
         PgPool,
+        ReadPool,
         TokenVerifier,
         { provide: KafkaHealth, useClass: KafkaStatus },
         // Guards run in this order: the rate limit first, so that bad tokens are limited too.
@@ -59,7 +61,7 @@ export class AppModule {
         { provide: APP_PIPE, useClass: BodyValidationPipe },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],
-      exports: [AppConfig, EmbeddedDatabase, PgPool, TokenVerifier, KafkaHealth],
+      exports: [AppConfig, EmbeddedDatabase, PgPool, ReadPool, TokenVerifier, KafkaHealth],
     };
   }
 }

@@ -14,6 +14,7 @@ import { securityHeaders } from './common/security-headers';
 import { traceIdOf } from './common/trace-id';
 import { AppConfig } from './config/config';
 import { EmbeddedDatabase } from './config/database';
+import { createSchemaIfMissing } from './config/pg-connection';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { AVATAR_MAX_BYTES } from './users/avatar-upload';
@@ -32,8 +33,10 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         'never run like this outside a developer machine (NODE_ENV=production refuses to).',
     );
   }
-  const embedded = config.databaseUrl ? null : await EmbeddedDatabase.open(config.dataDir);
-  if (embedded) logger.info(`DATABASE_URL is not set: using the embedded PostgreSQL (PGlite) in ${config.dataDir}`);
+  const { connection, schema, runMigrations } = config.database;
+  if (connection && runMigrations) await createSchemaIfMissing(connection, schema);
+  const embedded = connection ? null : await EmbeddedDatabase.open(config.dataDir, schema);
+  if (embedded) logger.info(`No database is configured: using the embedded PostgreSQL (PGlite) in ${config.dataDir}`);
 
   const headers = securityHeaders();
   const edge = new HttpEdge(headers);

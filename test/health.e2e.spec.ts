@@ -17,7 +17,13 @@ describe('health', () => {
       expect(res.body).toEqual({
         status: 'ok',
         timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-        database: { status: 'connected', connections: expect.any(Number), embedded: false },
+        database: {
+          status: 'connected',
+          connections: expect.any(Number),
+          embedded: false,
+          schema: 'public',
+          replica: { status: 'disabled', lagMs: null, maxLagMs: null, readsFromReplica: false, connections: 0 },
+        },
         kafka: { status: 'disabled', broker: null, consumer: 'disabled' },
         storage: { status: 'connected', kind: 'local' },
         outbox: { pending: Number(outbox.pending), oldestAgeSeconds: expect.any(Number) },

@@ -8,6 +8,7 @@ import { EmailTaken } from '../src/users/domain/errors';
 import { User } from '../src/users/domain/user';
 import { Metrics } from '../src/observability/metrics';
 import { PgUserReader } from '../src/users/persistence/pg-user.reader';
+import { ReadPool } from '../src/config/read-pool';
 import { PgUserRepository } from '../src/users/persistence/pg-user.repository';
 import { UsageRecorder } from '../src/users/persistence/user.repository';
 import { uniqueIdentity } from './support/app';
@@ -24,7 +25,7 @@ describe('PgUserRepository on PostgreSQL', () => {
     const metrics = new Metrics();
     const pg = new PgPool(dataSource);
     repository = new PgUserRepository(pg, metrics);
-    reader = new PgUserReader(pg, metrics);
+    reader = new PgUserReader(new ReadPool(pg, config), metrics);
   });
   afterAll(() => dataSource.destroy());
 

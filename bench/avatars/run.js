@@ -117,7 +117,8 @@ async function main() {
       AUTH_JWT_SECRET: SECRET,
       RATE_LIMIT_PER_MINUTE: '0', // one token sends every upload
       LOG_LEVEL: 'warn',
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      // Production runs the embedded database only when asked for.
+      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : { DATABASE_EMBEDDED: 'true' }),
     },
     stdio: ['ignore', 'ignore', 'inherit'], // Nest's start-up log is noise here; errors go to stderr
   });

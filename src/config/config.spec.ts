@@ -14,16 +14,17 @@ describe('loadConfig', () => {
   it('starts with nothing set: port 3003, embedded database, development secret', () => {
     const config = loadConfig({});
     expect(config.port).toBe(3003);
-    expect(config.databaseUrl).toBeNull();
+    expect(config.database).toEqual({ connection: null, schema: 'public', poolSize: 10, runMigrations: true, replica: null });
     expect(config.auth).toMatchObject({ jwtSecret: DEV_JWT_SECRET, usingDevSecret: true, adminRole: 'admin' });
     expect(config.kafka.brokers).toEqual([]);
     expect(config.minio.endPoint).toBeNull();
   });
 
   it('refuses production without real auth configuration', () => {
-    expect(problems({ NODE_ENV: 'production' })).toEqual(['AUTH_JWKS_URI or AUTH_JWT_SECRET must be set when NODE_ENV=production']);
-    expect(problems({ NODE_ENV: 'production', AUTH_JWKS_URI: 'https://sso.example.com/certs' })).toEqual([]);
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URI: 'https://sso.example.com/certs' }).auth.jwtSecret).toBeNull();
+    const db = { DATABASE_URL: 'postgres://db/users' };
+    expect(problems({ NODE_ENV: 'production', ...db })).toEqual(['AUTH_JWKS_URI or AUTH_JWT_SECRET must be set when NODE_ENV=production']);
+    expect(problems({ NODE_ENV: 'production', AUTH_JWKS_URI: 'https://sso.example.com/certs', ...db })).toEqual([]);
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URI: 'https://sso.example.com/certs', ...db }).auth.jwtSecret).toBeNull();
   });
 
   it('names every bad variable', () => {
@@ -41,8 +42,8 @@ describe('loadConfig', () => {
       'NODE_ENV must be one of development, production, test (got "staging")',
       'AUTH_JWKS_URI must be an http(s) URL (got "not a url")',
       'AUTH_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit key)',
-      'DATABASE_URL must be a postgres:// or postgresql:// URL',
       'PORT must be a whole number from 0 to 65535 (got "eighty")',
+      'DATABASE_URL must be a postgres:// or postgresql:// URL',
       'MINIO_USE_SSL must be true or false (got "maybe")',
       'MINIO_ACCESS_KEY and MINIO_SECRET_KEY must be set when MINIO_ENDPOINT is set',
     ]);
@@ -114,5 +115,98 @@ describe('loadConfig', () => {
       'OUTBOX_POLL_INTERVAL_MS must be a whole number from 10 to 3600000 (got "0")',
       'OUTBOX_RETENTION_HOURS must be a whole number from 1 to 8760 (got "soon")',
     ]);
+  });
+
+  describe('database', () => {
+    const production = { NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32) };
+    const noDatabase =
+      'No database is configured: set DATABASE_URL, or DATABASE_HOST, DATABASE_NAME and DATABASE_USER (with DATABASE_PORT and ' +
+      'DATABASE_PASSWORD as needed); or DATABASE_EMBEDDED=true for the embedded PGlite under DATA_DIR';
+
+    it("reads the spec's DATABASE_HOST, _PORT, _NAME, _USER, _PASSWORD and DATABASE_SCHEMA", () => {
+      const config = loadConfig({
+        DATABASE_HOST: 'db.internal',
+        DATABASE_NAME: 'platform',
+        DATABASE_USER: 'user_service',
+        DATABASE_PASSWORD: 's3cret',
+        DATABASE_SCHEMA: 'user_service',
+      });
+      expect(config.database).toMatchObject({
+        connection: { host: 'db.internal', port: 5432, database: 'platform', user: 'user_service', password: 's3cret' },
+        schema: 'user_service',
+      });
+      expect(loadConfig({ DATABASE_HOST: 'h', DATABASE_PORT: '6432', DATABASE_NAME: 'n', DATABASE_USER: 'u' }).database.connection).toEqual(
+        {
+          host: 'h',
+          port: 6432,
+          database: 'n',
+          user: 'u',
+          password: null,
+        },
+      );
+      expect(loadConfig({ DATABASE_URL: 'postgresql://u@h/n' }).database.connection).toEqual({ url: 'postgresql://u@h/n' });
+    });
+
+    it('refuses DATABASE_URL together with the spec variables, naming them, and names what a partial set lacks', () => {
+      expect(problems({ DATABASE_URL: 'postgres://h/n', DATABASE_HOST: 'h', DATABASE_PASSWORD: 'p' })).toEqual([
+        'Set DATABASE_URL or DATABASE_HOST, DATABASE_PORT, DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD, not both ' +
+          '(both are set: DATABASE_URL and DATABASE_HOST, DATABASE_PASSWORD)',
+      ]);
+      expect(problems({ DATABASE_HOST: 'h' })).toEqual(['DATABASE_NAME, DATABASE_USER must be set too when DATABASE_HOST is set']);
+      expect(problems({ DATABASE_USER: 'u', DATABASE_PASSWORD: 'p' })).toEqual([
+        'DATABASE_HOST, DATABASE_NAME must be set too when DATABASE_USER, DATABASE_PASSWORD are set',
+      ]);
+      expect(problems({ DATABASE_HOST: 'h', DATABASE_NAME: 'n', DATABASE_USER: 'u', DATABASE_PORT: '0' })).toEqual([
+        'DATABASE_PORT must be a whole number from 1 to 65535 (got "0")',
+      ]);
+    });
+
+    it('runs the embedded database in production only when DATABASE_EMBEDDED=true asks for it', () => {
+      expect(problems(production)).toEqual([`${noDatabase} (outside production it is the default)`]);
+      expect(loadConfig({ ...production, DATABASE_EMBEDDED: 'true' }).database.connection).toBeNull();
+      expect(loadConfig({}).database.connection).toBeNull();
+      expect(problems({ DATABASE_EMBEDDED: 'false' })).toEqual([noDatabase]);
+      expect(problems({ DATABASE_EMBEDDED: 'true', DATABASE_URL: 'postgres://h/n' })).toEqual([
+        'DATABASE_EMBEDDED=true cannot be combined with DATABASE_URL',
+      ]);
+      expect(problems({ DATABASE_EMBEDDED: 'true', DATABASE_HOST: 'h', DATABASE_NAME: 'n', DATABASE_USER: 'u' })).toEqual([
+        'DATABASE_EMBEDDED=true cannot be combined with DATABASE_HOST, DATABASE_NAME, DATABASE_USER',
+      ]);
+    });
+
+    it('takes a plain identifier as DATABASE_SCHEMA', () => {
+      expect(loadConfig({ DATABASE_SCHEMA: 'tenant_2' }).database.schema).toBe('tenant_2');
+      expect(loadConfig({ DATABASE_SCHEMA: 'a'.repeat(56) }).database.schema).toBe('a'.repeat(56));
+      for (const bad of ['User_Service', 'user-service', '2users', 'pg_users', 'a.b', '"x"', 'a'.repeat(57)]) {
+        expect(problems({ DATABASE_SCHEMA: bad })).toEqual([
+          `DATABASE_SCHEMA must be a lower-case identifier (a-z, 0-9, _; not starting with a digit or pg_) of at most 56 characters (got "${bad}")`,
+        ]);
+      }
+    });
+
+    it('reads the replica settings', () => {
+      const primary = { DATABASE_URL: 'postgres://primary/n', DATABASE_POOL_SIZE: '7' };
+      expect(loadConfig(primary).database.replica).toBeNull();
+      expect(loadConfig({ ...primary, DATABASE_READ_URL: 'postgres://replica/n' }).database.replica).toEqual({
+        connection: { url: 'postgres://replica/n' },
+        poolSize: 7,
+        maxLagMs: 1000,
+        checkIntervalMs: 1000,
+      });
+      const tuned = {
+        ...primary,
+        DATABASE_READ_URL: 'postgres://replica/n',
+        DATABASE_READ_POOL_SIZE: '3',
+        DATABASE_READ_MAX_LAG_MS: '250',
+        DATABASE_READ_CHECK_INTERVAL_MS: '100',
+      };
+      expect(loadConfig(tuned).database.replica).toMatchObject({ poolSize: 3, maxLagMs: 250, checkIntervalMs: 100 });
+      expect(problems({ ...primary, DATABASE_READ_URL: 'http://replica' })).toEqual([
+        'DATABASE_READ_URL must be a postgres:// or postgresql:// URL',
+      ]);
+      expect(problems({ DATABASE_READ_URL: 'postgres://replica/n' })).toEqual([
+        'DATABASE_READ_URL needs a PostgreSQL primary (DATABASE_URL or DATABASE_HOST, ...)',
+      ]);
+    });
   });
 });

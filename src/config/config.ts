@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { DatabaseConfig, readDatabase } from './database-config';
+import { Env, Reader } from './env-reader';
 
 /** Used only outside production, with a warning at start-up, so `npm start` works with nothing configured. */
 export const DEV_JWT_SECRET = 'dev-only-insecure-secret-do-not-use-in-production';
@@ -36,10 +37,7 @@ export abstract class AppConfig {
   env!: 'development' | 'production' | 'test';
   port!: number;
   host!: string;
-  /** null: embedded PGlite under dataDir. */
-  databaseUrl!: string | null;
-  databasePoolSize!: number;
-  runMigrations!: boolean;
+  database!: DatabaseConfig;
   dataDir!: string;
   bodyLimitBytes!: number;
   auth!: AuthConfig;
@@ -99,8 +97,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 /** Reads ./.env if there is one; variables already in the environment win. */
 export function loadDotEnv(path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path);
@@ -128,18 +124,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('INTERNAL_API_TOKEN must be at least 16 characters');
   }
 
-  const databaseUrl = read.string('DATABASE_URL');
-  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
-  }
-
   const config: AppConfig = {
     env: nodeEnv,
     port: read.int('PORT', 3003, 0, 65535),
     host: read.string('HOST') ?? '0.0.0.0',
-    databaseUrl,
-    databasePoolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
-    runMigrations: read.bool('DATABASE_MIGRATIONS_RUN', true),
+    database: readDatabase(read, problems, production),
     dataDir: resolve(read.string('DATA_DIR') ?? './data'),
     bodyLimitBytes: read.int('HTTP_BODY_LIMIT_BYTES', 100 * 1024, 1024, 50 * 1024 * 1024),
     auth: {
@@ -208,93 +197,4 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
-}
-
-class Reader {
-  constructor(
-    private readonly env: Env,
-    private readonly problems: string[],
-  ) {}
-
-  string(name: string): string | null {
-    const value = this.env[name]?.trim();
-    return value ? value : null;
-  }
-
-  int(name: string, fallback: number, min: number, max: number): number {
-    const raw = this.string(name);
-    if (raw === null) return fallback;
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || value < min || value > max) {
-      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return value;
-  }
-
-  bool(name: string, fallback: boolean): boolean {
-    const raw = this.string(name)?.toLowerCase();
-    if (raw === undefined) return fallback;
-    if (['true', '1', 'yes'].includes(raw)) return true;
-    if (['false', '0', 'no'].includes(raw)) return false;
-    this.problems.push(`${name} must be true or false (got "${raw}")`);
-    return fallback;
-  }
-
-  oneOf<T extends string>(name: string, allowed: T[], fallback: T): T {
-    const raw = this.string(name);
-    if (raw === null) return fallback;
-    if (allowed.includes(raw as T)) return raw as T;
-    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
-    return fallback;
-  }
-
-  /** A comma list of origins (`https://app.example.com`), or `*` for any. */
-  origins(name: string): string[] {
-    const list = (this.string(name) ?? '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter(Boolean);
-    const bad = list.filter((origin) => origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin));
-    if (bad.length > 0) {
-      this.problems.push(`${name} must be a comma-separated list of origins like https://app.example.com, or * (got "${bad.join(', ')}")`);
-    }
-    return list.filter((origin) => !bad.includes(origin));
-  }
-
-  /** `false` (or unset), a hop count, or a comma list of addresses and CIDR ranges. */
-  proxies(name: string): false | number | string[] {
-    const raw = this.string(name);
-    if (raw === null || raw.toLowerCase() === 'false') return false;
-    if (/^\d+$/.test(raw) && Number(raw) <= 100) return Number(raw) === 0 ? false : Number(raw);
-    const list = raw.split(',').map((entry) => entry.trim());
-    if (!/^\d+$/.test(raw) && list.every(isAddressOrRange)) return list;
-    this.problems.push(
-      `${name} must be false, a number of proxy hops (at most 100), or a comma-separated list of proxy addresses and ` +
-        `CIDR ranges like 10.0.0.0/8,192.168.1.10 (got "${raw}")`,
-    );
-    return false;
-  }
-
-  url(name: string): string | null {
-    const raw = this.string(name);
-    if (raw === null) return null;
-    try {
-      const url = new URL(raw);
-      if (url.protocol === 'http:' || url.protocol === 'https:') return raw;
-    } catch {
-      // reported below
-    }
-    this.problems.push(`${name} must be an http(s) URL (got "${raw}")`);
-    return null;
-  }
-}
-
-/** `192.168.1.10`, `10.0.0.0/8`, `fd00::/8`, or one of proxy-addr's names for the usual ranges. */
-function isAddressOrRange(entry: string): boolean {
-  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
-  const [address, prefix, ...rest] = entry.split('/');
-  const version = isIP(address);
-  if (version === 0 || rest.length > 0) return false;
-  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
 }

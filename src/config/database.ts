@@ -2,14 +2,16 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
-import { DataSourceOptions } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { CreateUserSchema1763700000000 } from '../../migrations/1763700000000-CreateUserSchema';
 import { NotifyOutboxInserts1763800000000 } from '../../migrations/1763800000000-NotifyOutboxInserts';
 import { CreateIdempotencyKeys1763900000000 } from '../../migrations/1763900000000-CreateIdempotencyKeys';
 import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAvatarKeys';
+import { NotifyOutboxPerSchema1764100000000 } from '../../migrations/1764100000000-NotifyOutboxPerSchema';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
+import { createSchemaIfMissing, pgClientConfig } from './pg-connection';
 
 export const ENTITIES = [UserEntity, OutboxEntity];
 // Listed, not globbed, so tests, the CLI and the compiled service load the same set.
@@ -18,22 +20,25 @@ export const MIGRATIONS = [
   NotifyOutboxInserts1763800000000,
   CreateIdempotencyKeys1763900000000,
   AddAvatarKeys1764000000000,
+  NotifyOutboxPerSchema1764100000000,
 ];
 
-/** The in-process PostgreSQL used when no DATABASE_URL is given. */
+/** The in-process PostgreSQL used when no database is configured (outside production) or DATABASE_EMBEDDED=true. */
 export class EmbeddedDatabase {
   private constructor(
     readonly pglite: PGlite,
     private readonly lockFile: string,
   ) {}
 
-  static async open(dataDir: string): Promise<EmbeddedDatabase> {
+  /** Its one connection works in `schema` (created if missing), as the pooled ones do on PostgreSQL. */
+  static async open(dataDir: string, schema = 'public'): Promise<EmbeddedDatabase> {
     const dir = join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
     const lockFile = join(dataDir, 'pglite.lock');
     takeLock(lockFile);
     try {
       const pglite = await PGlite.create(dir);
+      await pglite.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}, public`);
       return new EmbeddedDatabase(pglite, lockFile);
     } catch (error) {
       rmSync(lockFile, { force: true });
@@ -87,11 +92,14 @@ function isAlive(pid: number): boolean {
 }
 
 export function dataSourceOptions(config: AppConfig, embedded: EmbeddedDatabase | null): DataSourceOptions {
+  const { connection, schema, poolSize, runMigrations } = config.database;
   const common = {
     type: 'postgres' as const,
+    // Tables and the migrations table live there; search_path (pgClientConfig) resolves our plain SQL there too.
+    schema,
     entities: ENTITIES,
     migrations: MIGRATIONS,
-    migrationsRun: config.runMigrations,
+    migrationsRun: runMigrations,
     synchronize: false,
     logging: false,
     // The migrations own the schema; users.id defaults to gen_random_uuid(), built into PostgreSQL since 13.
@@ -99,5 +107,17 @@ export function dataSourceOptions(config: AppConfig, embedded: EmbeddedDatabase 
     uuidExtension: 'pgcrypto' as const,
   };
   if (embedded) return { ...common, extra: createPgConfig(embedded.pglite) };
-  return { ...common, url: config.databaseUrl!, extra: { max: config.databasePoolSize } };
+  return { ...common, extra: { ...pgClientConfig(connection!, schema), application_name: 'user-service', max: poolSize } };
+}
+
+/**
+ * A DataSource for tools that migrate outside the service (the TypeORM CLI, scripts/migrate.ts): the schema
+ * created when missing, nothing run on initialize.
+ */
+export async function migrationDataSource(config: AppConfig): Promise<DataSource> {
+  const { connection, schema } = config.database;
+  if (connection) await createSchemaIfMissing(connection, schema);
+  const embedded = connection ? null : await EmbeddedDatabase.open(config.dataDir, schema);
+  if (embedded) process.once('exit', () => void embedded.close());
+  return new DataSource({ ...dataSourceOptions(config, embedded), migrationsRun: false });
 }

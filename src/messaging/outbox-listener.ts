@@ -1,12 +1,21 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { EmbeddedDatabase } from '../config/database';
+import { DatabaseConfig } from '../config/database-config';
+import { pgClientConfig } from '../config/pg-connection';
 
-const CHANNEL = 'outbox';
 const RECONNECT_MAX_MS = 5000;
 
 /**
- * Calls `wake` whenever outbox rows are committed (the trigger NOTIFYs channel "outbox").
+ * What the outbox trigger notifies: one channel per schema, as channels are shared by the whole database.
+ * A plain identifier (DATABASE_SCHEMA is one): PGlite's unlisten() cannot undo a LISTEN on a quoted name.
+ */
+export function outboxChannel(schema: string): string {
+  return `outbox_${schema}`;
+}
+
+/**
+ * Calls `wake` whenever outbox rows are committed (the trigger NOTIFYs channel "outbox_<schema>").
  * On PostgreSQL it LISTENs on a connection of its own, outside the TypeORM pool, because a pooled
  * connection is handed to other queries and LISTEN lasts for the session; it reconnects if that
  * connection drops. On the embedded PGlite it uses PGlite's own listen(): its single connection
@@ -19,15 +28,18 @@ export class OutboxListener {
   private retryTimer: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private readonly logger = new Logger(OutboxListener.name);
+  private readonly channel: string;
 
   constructor(
-    private readonly databaseUrl: string | null,
+    private readonly database: DatabaseConfig,
     private readonly embedded: EmbeddedDatabase | null,
     private readonly wake: () => void,
-  ) {}
+  ) {
+    this.channel = outboxChannel(database.schema);
+  }
 
   async start(): Promise<void> {
-    if (this.embedded) this.unlisten = await this.embedded.pglite.listen(CHANNEL, () => this.wake());
+    if (this.embedded) this.unlisten = await this.embedded.pglite.listen(this.channel, () => this.wake());
     else await this.connect();
   }
 
@@ -41,7 +53,7 @@ export class OutboxListener {
 
   private async connect(): Promise<void> {
     const client = new Client({
-      connectionString: this.databaseUrl!,
+      ...pgClientConfig(this.database.connection!, this.database.schema),
       application_name: 'user-service-outbox-listener',
       connectionTimeoutMillis: 5000,
       keepAlive: true,
@@ -59,7 +71,7 @@ export class OutboxListener {
     client.on('end', () => lost());
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
+      await client.query(`LISTEN ${this.channel}`);
     } catch (error) {
       lost(error as Error);
       return;

@@ -57,7 +57,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
-    this.listener = new OutboxListener(this.config.databaseUrl, this.embedded, () => this.wake());
+    this.listener = new OutboxListener(this.config.database, this.embedded, () => this.wake());
     await this.listener.start();
     this.loop = this.run();
     // Alongside the relay, not before it: after downtime, pending events go out first.

@@ -8,6 +8,7 @@ import { DomainError } from '../common/domain-error';
 import { ErrorResponse } from '../common/openapi';
 import { AppConfig } from '../config/config';
 import { PgPool } from '../config/pg-pool';
+import { ReadPool } from '../config/read-pool';
 import { DatabaseStats } from './database-stats';
 import { KafkaHealth, StorageHealth } from './health-contributors';
 import { HealthReport, LiveReport } from './health.schema';
@@ -22,6 +23,7 @@ export class HealthController {
   constructor(
     private readonly db: TypeOrmHealthIndicator,
     private readonly pg: PgPool,
+    private readonly reads: ReadPool,
     private readonly stats: DatabaseStats,
     private readonly config: AppConfig,
     private readonly kafka: KafkaHealth,
@@ -29,7 +31,7 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Every dependency, the outbox backlog; 503 while the database is unreachable' })
+  @ApiOperation({ summary: 'Every dependency (the read replica too), the outbox backlog; 503 while the database is unreachable' })
   @ApiOkResponse({ type: HealthReport })
   @ApiServiceUnavailableResponse({ type: HealthReport, description: 'The database is unreachable' })
   async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
@@ -39,8 +41,9 @@ export class HealthController {
       this.storage.check(),
       database.status === 'connected' ? this.stats.outboxBacklog().catch(() => null) : null,
     ]);
-    const status =
-      database.status !== 'connected' ? 'error' : [kafka, storage].some((c) => c.status === 'disconnected') ? 'degraded' : 'ok';
+    const degraded =
+      [kafka, storage].some((c) => c.status === 'disconnected') || ['lagging', 'disconnected'].includes(database.replica.status);
+    const status = database.status !== 'connected' ? 'error' : degraded ? 'degraded' : 'ok';
     if (status === 'error') void reply.status(503);
     return { status, timestamp: new Date().toISOString(), database, kafka, storage, outbox };
   }
@@ -63,9 +66,10 @@ export class HealthController {
   }
 
   private async database(): Promise<HealthReport['database']> {
-    const embedded = !this.config.databaseUrl;
+    const { connection, schema } = this.config.database;
+    const facts = { embedded: connection === null, schema, replica: this.reads.status() };
     const result = await this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS });
-    if (result.database.status !== 'up') return { status: 'disconnected', connections: 0, embedded };
-    return { status: 'connected', connections: this.pg.pool.totalCount, embedded };
+    if (result.database.status !== 'up') return { status: 'disconnected', connections: 0, ...facts };
+    return { status: 'connected', connections: this.pg.pool.totalCount, ...facts };
   }
 }

@@ -1,14 +1,30 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ReplicaHealth } from '../config/read-pool';
 import { ComponentHealth } from './health-contributors';
 
 // Response shapes of /health, for the OpenAPI document.
 
 const STATUSES = ['connected', 'disconnected', 'disabled'];
 
+export class ReplicaHealthReport implements ReplicaHealth {
+  @ApiProperty({
+    enum: ['disabled', 'connected', 'lagging', 'disconnected'],
+    description: 'disabled: no DATABASE_READ_URL; lagging: further behind than DATABASE_READ_MAX_LAG_MS',
+  })
+  status: ReplicaHealth['status'];
+  @ApiProperty({ type: Number, nullable: true, description: 'How far the replica is behind, as last measured; null when unknown' })
+  lagMs: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'DATABASE_READ_MAX_LAG_MS' }) maxLagMs: number | null;
+  @ApiProperty({ description: 'Whether queries read from the replica now (false: from the primary)' }) readsFromReplica: boolean;
+  @ApiProperty({ description: 'Open connections in the replica pool' }) connections: number;
+}
+
 export class DatabaseHealth {
   @ApiProperty({ enum: ['connected', 'disconnected'] }) status: 'connected' | 'disconnected';
   @ApiProperty({ description: 'Open connections in the pool' }) connections: number;
   @ApiProperty({ description: 'True when running on the embedded PostgreSQL (PGlite)' }) embedded: boolean;
+  @ApiProperty({ description: 'DATABASE_SCHEMA', example: 'public' }) schema: string;
+  @ApiProperty({ type: ReplicaHealthReport }) replica: ReplicaHealthReport;
 }
 
 export class KafkaHealthReport implements ComponentHealth {
@@ -28,7 +44,10 @@ export class OutboxHealth {
 }
 
 export class HealthReport {
-  @ApiProperty({ enum: ['ok', 'degraded', 'error'], description: 'error: the database is unreachable; degraded: Kafka or storage is' })
+  @ApiProperty({
+    enum: ['ok', 'degraded', 'error'],
+    description: 'error: the database is unreachable; degraded: Kafka or storage is, or the read replica is unreachable or lagging',
+  })
   status: 'ok' | 'degraded' | 'error';
   @ApiProperty({ format: 'date-time' }) timestamp: string;
   @ApiProperty({ type: DatabaseHealth }) database: DatabaseHealth;

@@ -21,7 +21,12 @@ export async function buildService(): Promise<void> {
     (s) => s.mtimeMs,
     () => -1,
   );
-  const sources = Math.max(await newest('src'), await newest('migrations'), (await stat(join(ROOT, 'tsconfig.build.json'))).mtimeMs);
+  const sources = Math.max(
+    await newest('src'),
+    await newest('migrations'),
+    await newest('scripts'),
+    (await stat(join(ROOT, 'tsconfig.build.json'))).mtimeMs,
+  );
   if (built > sources) return;
   await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
 }
