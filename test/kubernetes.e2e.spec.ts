@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -28,6 +28,19 @@ async function render(dir: string): Promise<Manifest[]> {
   return parseAllDocuments(stdout).map((doc) => doc.toJS() as Manifest);
 }
 
+/**
+ * kubernetes-models 5 (Kubernetes 1.36) and the Prometheus Operator's models declare Node >= 22, so they are not among
+ * the service's devDependencies (npm ci would warn EBADENGINE on Node 20): deploy/kubernetes/validator pins them in a
+ * lockfile of its own, installed here on first use.
+ */
+const VALIDATOR = join(ROOT, 'deploy/kubernetes/validator');
+
+async function installValidator(): Promise<void> {
+  const installed = join(VALIDATOR, 'node_modules/.package-lock.json');
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(join(VALIDATOR, 'package-lock.json')).mtimeMs) return;
+  await promisify(execFile)('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: VALIDATOR });
+}
+
 /** The schema of a current Kubernetes release (kubernetes-models) or of the Prometheus Operator's CRDs. */
 async function validate(manifest: Manifest): Promise<void> {
   const [group, version] = manifest.apiVersion.includes('/') ? manifest.apiVersion.split('/') : ['', manifest.apiVersion];
@@ -35,7 +48,8 @@ async function validate(manifest: Manifest): Promise<void> {
     group === 'monitoring.coreos.com'
       ? `@kubernetes-models/prometheus-operator/${group}/${version}/${manifest.kind}`
       : `kubernetes-models/${group ? `${group}/` : ''}${version}/${manifest.kind}`;
-  const models = await import(module);
+  // ESM files (the packages export only `import`), loaded by path from the validator's own node_modules.
+  const models = await import(join(VALIDATOR, 'node_modules', `${module}.js`));
   new models[manifest.kind](manifest).validate();
 }
 
@@ -50,8 +64,9 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     return found;
   };
   beforeAll(async () => {
+    await installValidator();
     objects = await render('deploy/kubernetes/overlays/example');
-  });
+  }, 120_000);
 
   it('render, base and example overlay, into objects valid against the schemas of Kubernetes 1.36 and the Prometheus Operator', async () => {
     const base = await render('deploy/kubernetes/base');
