@@ -1,12 +1,13 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { Extension, PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { DataSourceOptions } from 'typeorm';
 import { CreateUserSchema1763700000000 } from '../../migrations/1763700000000-CreateUserSchema';
 import { NotifyOutboxInserts1763800000000 } from '../../migrations/1763800000000-NotifyOutboxInserts';
 import { CreateIdempotencyKeys1763900000000 } from '../../migrations/1763900000000-CreateIdempotencyKeys';
 import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAvatarKeys';
+import { CreateUserDirectory1764200000000 } from '../../migrations/1764200000000-CreateUserDirectory';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
@@ -18,7 +19,15 @@ export const MIGRATIONS = [
   NotifyOutboxInserts1763800000000,
   CreateIdempotencyKeys1763900000000,
   AddAvatarKeys1764000000000,
+  CreateUserDirectory1764200000000,
 ];
+
+// The directory's search (migration CreateUserDirectory) needs both. Required, not imported: the contrib
+// modules declare ESM types only, though they ship a CommonJS build, which is what require() loads.
+const EXTENSIONS = {
+  pg_trgm: (require('@electric-sql/pglite/contrib/pg_trgm') as { pg_trgm: Extension }).pg_trgm,
+  unaccent: (require('@electric-sql/pglite/contrib/unaccent') as { unaccent: Extension }).unaccent,
+};
 
 /** The in-process PostgreSQL used when no DATABASE_URL is given. */
 export class EmbeddedDatabase {
@@ -33,7 +42,7 @@ export class EmbeddedDatabase {
     const lockFile = join(dataDir, 'pglite.lock');
     takeLock(lockFile);
     try {
-      const pglite = await PGlite.create(dir);
+      const pglite = await PGlite.create(dir, { extensions: EXTENSIONS });
       return new EmbeddedDatabase(pglite, lockFile);
     } catch (error) {
       rmSync(lockFile, { force: true });
