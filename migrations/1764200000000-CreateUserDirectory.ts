@@ -26,6 +26,9 @@ export class CreateUserDirectory1764200000000 implements MigrationInterface {
     await db.query(`
       CREATE INDEX IF NOT EXISTS idx_users_search ON users
       USING gin (search_fold(full_name || E'\\n' || email || E'\\n' || coalesce(company_name, '')) gin_trgm_ops)`);
+    // ANALYZE samples 300,000 rows of it instead of 30,000: a fragment in 1% of users (a surname) is then
+    // estimated as such, not as rare, and the planner walks the sort's index instead of sorting 10,000 matches.
+    await db.query(`ALTER INDEX idx_users_search ALTER COLUMN 1 SET STATISTICS 1000`);
 
     await db.query(`DROP INDEX IF EXISTS idx_users_created_at`);
     await db.query(`CREATE INDEX IF NOT EXISTS idx_users_created_at_id ON users (created_at, id)`);

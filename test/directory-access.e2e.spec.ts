@@ -26,7 +26,7 @@ describe('user directory: access', () => {
       expect(res.body.data.map((u: any) => u.id)).toEqual([user.id]);
     }
     const own = await person(user.keycloakId, user.email);
-    for (const params of [{}, { companyName: company }, { colour: 'red' }]) {
+    for (const params of [{}, { companyName: company }, { colour: 'red' }] as Record<string, string>[]) {
       const res = await listUsers(api.url, params, own);
       expect(res.status).toBe(403);
       expect(res.body).toMatchObject({ code: 'ACCESS_DENIED', path: '/api/v1/users' });
@@ -44,7 +44,7 @@ describe('user directory: access', () => {
     expect(deleted.status).toBe(200);
     expect(deleted.body.data).toEqual([expect.objectContaining({ id: gone.id, status: 'deleted' })]);
     expect((await listUsers(api.url, { email: gone.email, status: 'deleted' }, admin)).body.data.map((u: any) => u.id)).toEqual([gone.id]);
-    for (const params of [{ companyName: company }, { companyName: company, status: 'active' }]) {
+    for (const params of [{ companyName: company }, { companyName: company, status: 'active' }] as Record<string, string>[]) {
       expect((await listUsers(api.url, params, admin)).body.data.map((u: any) => u.id)).toEqual([live.id]);
     }
     for (const auth of [{ headers: INTERNAL }, await person(live.keycloakId, live.email)]) {
