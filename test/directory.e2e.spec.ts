@@ -70,13 +70,14 @@ describe('user directory', () => {
   it('finds a fragment of the name, email or company, ignoring case and accents, with LIKE wildcards taken literally', async () => {
     const tag = randomUUID().slice(0, 6);
     const emile = await addUser(api.url, { fullName: `Émile Ünal-${tag}`, companyName: `Société 100%_${tag}` });
-    const mail = await addUser(api.url, { fullName: `Dana ${tag}` }, `dana.x${tag}@straße.example`);
+    const mail = await addUser(api.url, { fullName: `Dana ${tag}`, companyName: `Straße ${tag}` }, `dana.x${tag}@example.com`);
     const only = async (q: string) => ids((await list({ q })).body.data);
     expect(await only(`emile unal-${tag}`)).toEqual([emile.id]);
     expect(await only(`ÉMILE ÜNAL-${tag}`)).toEqual([emile.id]);
     expect(await only(`societe 100%_${tag}`)).toEqual([emile.id]);
     expect(await only(`100__${tag}`)).toEqual([]);
-    expect(await only(`x${tag}@stra`)).toEqual([mail.id]);
+    expect(await only(`x${tag}@exa`)).toEqual([mail.id]);
+    expect(await only(`strasse ${tag}`)).toEqual([mail.id]);
     expect(await only(`${tag} dana.x`)).toEqual([]); // not across two fields (name, then email)
   });
 
