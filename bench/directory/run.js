@@ -126,12 +126,6 @@ async function seed() {
     const { rows: indexes } = await db.query(
       `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'users' AND schemaname = current_schema() AND indexname <> 'users_pkey'`,
     );
-    // Statistics targets the migrations set on index columns go with the index: noted here, set again below.
-    const { rows: targets } = await db.query(
-      `SELECT c.relname AS index, a.attnum AS column, a.attstattarget AS target FROM pg_index i
-       JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_attribute a ON a.attrelid = c.oid
-       WHERE i.indrelid = 'users'::regclass AND a.attstattarget > 0`,
-    );
     for (const { indexname } of indexes) await db.query(`DROP INDEX ${indexname}`);
     const insert = fs.readFileSync(path.join(__dirname, 'seed.sql'), 'utf8').replaceAll(':users', String(settings.users));
     await timed('INSERT … SELECT generate_series', () => db.query(insert));
@@ -139,7 +133,6 @@ async function seed() {
     await timed(`${indexes.length} indexes rebuilt`, async () => {
       for (const { indexdef } of indexes) await db.query(indexdef);
     });
-    for (const { index, column, target } of targets) await db.query(`ALTER INDEX ${index} ALTER COLUMN ${column} SET STATISTICS ${target}`);
     await timed('VACUUM ANALYZE', () => db.query('VACUUM ANALYZE users'));
   });
 }
@@ -358,6 +351,12 @@ async function main() {
     }
     report(results);
   });
+  console.log(
+    `\nload average now ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   await Promise.all([service.stop(), baseline.stop()]);
 }
 

@@ -8,8 +8,7 @@ export const STATUS_PREDICATES: Record<UserStatus, string> = {
   deleted: `deleted_at IS NOT NULL`,
 };
 
-// The expressions of the indexes migration CreateUserDirectory builds, written the same way so the planner uses them.
-const SEARCH_TEXT = `search_fold(full_name || E'\\n' || email || E'\\n' || coalesce(company_name, ''))`;
+// The sorts' keys are the expressions of the indexes migration CreateUserDirectory builds, written the same way.
 const utcText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** Each sort's key: the indexed expression, the same as text for the cursor (exact, microseconds included), its type. */
@@ -34,7 +33,7 @@ function where(filters: DirectoryFilters, sql: Statement): string[] {
   if (filters.q !== undefined) {
     const fragment = `search_fold(${sql.param(filters.q, 'text')})`;
     // LIKE's wildcards in the fragment match themselves.
-    clauses.push(`${SEARCH_TEXT} LIKE '%' || replace(replace(replace(${fragment}, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`);
+    clauses.push(`search_text LIKE '%' || replace(replace(replace(${fragment}, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`);
   }
   if (filters.email !== undefined) clauses.push(`email = ${sql.param(filters.email, 'text')}`);
   if (filters.ids) clauses.push(`id = ANY(${sql.param(filters.ids, 'uuid[]')})`);

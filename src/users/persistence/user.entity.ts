@@ -7,6 +7,9 @@ export const bigintColumn = {
   from: (value: string | null) => (value === null ? null : BigInt(value)),
 };
 
+/** search_text: full name, email and company name, lower-cased, accents removed (search_fold, migration CreateUserDirectory). */
+export const SEARCH_TEXT = `search_fold(full_name || E'\\n' || email || E'\\n' || coalesce(company_name, ''))`;
+
 /** The schema the migrations build (`npm run migration:generate` finds no difference): defaults, checks, indexes. */
 @Entity('users')
 @Check('users_status_check', `status IN ('active', 'deleted')`)
@@ -51,4 +54,16 @@ export class UserEntity {
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt: Date;
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt: Date;
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true }) deletedAt: Date | null;
+
+  // What the directory's q searches; PostgreSQL computes it (never written or read as a field).
+  @Column({
+    name: 'search_text',
+    type: 'text',
+    generatedType: 'STORED',
+    asExpression: SEARCH_TEXT,
+    insert: false,
+    update: false,
+    select: false,
+  })
+  searchText: string;
 }
