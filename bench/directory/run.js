@@ -32,6 +32,7 @@ const settings = {
   database: process.env.BENCH_DATABASE || 'user_service_bench_directory',
   users: intEnv('BENCH_USERS', 1_000_000, 1000),
   seconds: intEnv('BENCH_SECONDS', 10),
+  soloSeconds: intEnv('BENCH_SOLO_SECONDS', 3, 0),
   warmup: intEnv('BENCH_WARMUP', 2, 0),
   connections: intEnv('BENCH_CONNECTIONS', 20),
   poolSize: intEnv('BENCH_POOL_SIZE', 10),
@@ -152,10 +153,10 @@ async function describeData(db) {
 
 // ---------------------------------------------------------------- measuring
 
-function measure(url, shape, seconds) {
+function measure(url, shape, seconds, connections = settings.connections) {
   return autocannon({
     url,
-    connections: settings.connections,
+    connections,
     duration: seconds,
     timeout: 60,
     headers: shape.headers ?? {},
@@ -163,11 +164,29 @@ function measure(url, shape, seconds) {
   });
 }
 
-async function run(server, shape) {
+/** One request after another for BENCH_SOLO_SECONDS: the latency a lone caller sees, without queueing (autocannon counts whole ms). */
+async function alone(url, shape) {
+  const took = [];
+  let bad = 0;
+  for (const end = Date.now() + settings.soloSeconds * 1000; Date.now() < end;) {
+    const started = performance.now();
+    const res = await fetch(url + shape.path(), { headers: shape.headers });
+    await res.arrayBuffer();
+    took.push(performance.now() - started);
+    if (res.status !== 200) bad++;
+  }
+  took.sort((a, b) => a - b);
+  return { p50: took[Math.floor(took.length * 0.5)], p99: took[Math.floor(took.length * 0.99)], bad };
+}
+
+/** BENCH_CONNECTIONS at once, then (the service only) alone. */
+async function run(server, shape, solo = false) {
   if (settings.warmup > 0) await measure(server.url, shape, settings.warmup);
   const result = await measure(server.url, shape, settings.seconds);
-  const bad = result.non2xx + result.errors + result.timeouts;
-  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, requests: result.requests.total, bad };
+  const single = solo && settings.soloSeconds > 0 ? await alone(server.url, shape) : null;
+  const bad = result.non2xx + result.errors + result.timeouts + (single?.bad ?? 0);
+  const done = result.requests.total > 0;
+  return { p50: done ? result.latency.p50 : NaN, p99: done ? result.latency.p99 : NaN, rps: result.requests.average, solo: single, bad };
 }
 
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
@@ -256,7 +275,7 @@ async function explain(db, label, statement) {
 
 // ---------------------------------------------------------------- report
 
-const ms = (value) => (value === undefined ? '' : `${Number(value).toFixed(value < 10 ? 1 : 0)} ms`);
+const ms = (value) => (value === undefined ? '' : Number.isNaN(value) ? 'none done' : `${Number(value).toFixed(value < 10 ? 1 : 0)} ms`);
 
 function report(results) {
   const rows = results.map(({ shape, service, baseline }) => [
@@ -264,14 +283,16 @@ function report(results) {
     ms(service.p50),
     ms(service.p99),
     Math.round(service.rps),
+    service.solo ? `${ms(service.solo.p50)} / ${ms(service.solo.p99)}` : '',
     baseline ? (shape.search ? 'ILIKE, no index' : `OFFSET ${(shape.page - 1) * 20}`) : '',
     ms(baseline?.p50),
     ms(baseline?.p99),
     baseline ? `${(baseline.p50 / service.p50).toFixed(1)}x` : '',
   ]);
-  const header = ['shape', 'p50', 'p99', 'req/s', 'baseline', 'p50', 'p99', 'baseline p50 / service p50'];
+  const header = ['shape', 'p50', 'p99', 'req/s', '1 conn p50 / p99', 'baseline', 'p50', 'p99', 'baseline p50 / service p50'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
   const line = (cells) => `| ${cells.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\nservice with ${settings.connections} connections (p50, p99, req/s), then alone; baseline with ${settings.connections}:`);
   console.log(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
 
@@ -335,7 +356,7 @@ async function main() {
     const results = [];
     for (const shape of all) {
       process.stdout.write(`  measuring ${shape.name} …`);
-      const measured = { shape, service: await run(service, shape) };
+      const measured = { shape, service: await run(service, shape, true) };
       if (shape.baseline) measured.baseline = await run(baseline, shape.baseline);
       console.log(` p99 ${ms(measured.service.p99)}${measured.baseline ? `, baseline p99 ${ms(measured.baseline.p99)}` : ''}`);
       results.push(measured);
