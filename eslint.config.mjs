@@ -33,6 +33,11 @@ export default defineConfig(
     rules: { '@typescript-eslint/no-require-imports': ['error', { allow: ['^@opentelemetry/'] }] },
   },
   {
+    // PGlite's contrib extensions: see EXTENSIONS there.
+    files: ['src/config/database.ts'],
+    rules: { '@typescript-eslint/no-require-imports': ['error', { allow: ['^@electric-sql/pglite/contrib/'] }] },
+  },
+  {
     // Tests read JSON bodies and rows as `any`; the service's own code does without.
     files: ['test/**/*.ts', '**/*.spec.ts'],
     languageOptions: { globals: globals.jest },

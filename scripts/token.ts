@@ -1,5 +1,5 @@
 // Mints an HS256 token for the configured secret (AUTH_JWT_SECRET, or the development default):
-//   npm run token -- --sub <keycloak-id> [--admin] [--ttl 3600]
+//   npm run token -- --sub <keycloak-id> [--email <address>] [--admin] [--ttl 3600]
 import { SignJWT } from 'jose';
 import { loadConfig, loadDotEnv } from '../src/config/config';
 
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const sub = option('--sub');
   const ttl = Number(option('--ttl') ?? 3600);
   if (!sub || !Number.isInteger(ttl) || ttl <= 0) {
-    console.error('usage: npm run token -- --sub <keycloak-id> [--admin] [--ttl <seconds>]');
+    console.error('usage: npm run token -- --sub <keycloak-id> [--email <address>] [--admin] [--ttl <seconds>]');
     process.exit(2);
   }
   loadDotEnv();
@@ -22,6 +22,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const claims: Record<string, unknown> = args.includes('--admin') ? { realm_access: { roles: [auth.adminRole] } } : {};
+  const email = option('--email');
+  if (email) claims.email = email; // as Keycloak puts it in access tokens: a person may look up this address
   let jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime(`${ttl}s`);
   if (auth.issuer) jwt = jwt.setIssuer(auth.issuer);
   if (auth.audience) jwt = jwt.setAudience(auth.audience);

@@ -58,6 +58,46 @@ describe('embedded database (PGlite)', () => {
     }
   });
 
+  it('finds users: accent-insensitive search (pg_trgm, unaccent), keyset pages on a snapshot, by email', async () => {
+    const api = await startApp(embeddedConfig());
+    try {
+      const admin = await tokenFor('kc-embedded-admin', { admin: true });
+      const names = ['Émile Zola', 'Emily Stone', 'Zoë Émond', 'Bob Marley'];
+      for (const [i, fullName] of names.entries()) {
+        const created = await call(api.url, 'POST', '/api/v1/users', {
+          token: admin,
+          body: {
+            keycloakId: `kc-embedded-dir-${i}`,
+            email: `dir${i}@example.com`,
+            profile: { fullName, companyName: 'Société Générale' },
+          },
+        });
+        expect(created.status).toBe(201);
+      }
+      const names$ = async (query: string) =>
+        (await call(api.url, 'GET', `/api/v1/users?${query}`, { token: admin })).body.data.map((user: any) => user.profile.fullName);
+      expect(await names$('q=EMILE')).toEqual(['Émile Zola']);
+      expect(await names$('q=emi&sort=fullName')).toEqual(['Émile Zola', 'Emily Stone']);
+      expect(await names$('q=z%C3%B6e')).toEqual(['Zoë Émond']);
+
+      const walked: string[] = [];
+      let path = '/api/v1/users?companyName=soci%C3%A9t%C3%A9%20g%C3%A9n%C3%A9rale&sort=fullName&limit=1&include=total';
+      for (;;) {
+        const page = await call(api.url, 'GET', path, { token: admin });
+        expect(page.body).toMatchObject({ total: 4, totalIsEstimate: false });
+        walked.push(...page.body.data.map((user: any) => user.profile.fullName));
+        if (!page.body.nextCursor) break;
+        path = /^<([^>]+)>/.exec(page.headers.get('link')!)![1];
+      }
+      expect(walked).toEqual(['Bob Marley', 'Émile Zola', 'Emily Stone', 'Zoë Émond']);
+      expect((await call(api.url, 'GET', '/api/v1/users/by-email/DIR2@example.com', { token: admin })).body.profile.fullName).toBe(
+        'Zoë Émond',
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
   it('relays the outbox to Kafka, woken by PGlite notifications', async () => {
     const broker = await startKafkaBroker();
     const collector = await KafkaCollector.start(broker.brokers);

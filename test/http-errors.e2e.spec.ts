@@ -178,8 +178,8 @@ describe('bad input gets a 4xx in the error format', () => {
 
   it('a known path with a method it does not have → 405 with Allow; an unknown path stays 404', async () => {
     for (const [method, path, allow] of [
-      ['PUT', '/api/v1/users', 'POST'],
-      ['GET', '/api/v1/users', 'POST'],
+      ['PUT', '/api/v1/users', 'GET, HEAD, POST'],
+      ['DELETE', '/api/v1/users', 'GET, HEAD, POST'],
       ['POST', '/health/live', 'GET, HEAD'],
       ['PUT', '/api/v1/users/00000000-0000-4000-8000-000000000000', 'GET, HEAD, PATCH, DELETE'],
       ['DELETE', '/api/v1/users/00000000-0000-4000-8000-000000000000/stats', 'GET, HEAD'],

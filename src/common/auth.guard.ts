@@ -66,7 +66,8 @@ export function authenticate(verifier: TokenVerifier, request: AuthedRequest): P
 async function identify(verifier: TokenVerifier, request: AuthedRequest): Promise<Actor> {
   const internal = request.headers['x-internal-token'];
   if (internal !== undefined) {
-    if (typeof internal === 'string' && verifier.isInternalToken(internal)) return { kind: 'internal', sub: null, admin: false };
+    if (typeof internal === 'string' && verifier.isInternalToken(internal))
+      return { kind: 'internal', sub: null, email: null, admin: false };
     throw new Unauthenticated('Internal token is invalid');
   }
   const header = request.headers.authorization;
@@ -78,6 +79,11 @@ async function identify(verifier: TokenVerifier, request: AuthedRequest): Promis
 /** A person may touch only their own record; admins and internal services may touch any. */
 export function canAccess(actor: Actor, keycloakId: string): boolean {
   return actor.kind === 'internal' || actor.admin || actor.sub === keycloakId;
+}
+
+/** A person may look up only their own address (their token's `email` claim); admins and internal services any. */
+export function canLookUpEmail(actor: Actor, email: string): boolean {
+  return actor.kind === 'internal' || actor.admin || actor.email === email;
 }
 
 export function assertCanAccess(actor: Actor, keycloakId: string): void {

@@ -6,6 +6,7 @@ import { DomainError, FieldError } from './domain-error';
 const STATUS_BY_CODE: Record<string, number> = {
   VALIDATION_FAILED: 400,
   BAD_REQUEST: 400,
+  INVALID_CURSOR: 400,
   UNAUTHENTICATED: 401,
   ACCESS_DENIED: 403,
   NOT_FOUND: 404,

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
 import { AppConfig } from '../config/config';
+import { normaliseEmail } from '../users/domain/user';
 import { Unauthenticated } from './domain-error';
 
 /** Who is calling: a person through the gateway (JWT) or another service (internal token). */
@@ -9,6 +10,8 @@ export interface Actor {
   kind: 'user' | 'internal';
   /** Keycloak id of the person; null for internal callers. */
   sub: string | null;
+  /** The person's address from the token's `email` claim (Keycloak puts it in access tokens), normalised as on create; null if absent. */
+  email: string | null;
   admin: boolean;
 }
 
@@ -50,7 +53,12 @@ export class TokenVerifier {
     if (cached && cached.expiresAt > now) return cached.actor;
 
     const payload = await this.verify(token);
-    const actor: Actor = { kind: 'user', sub: subjectOf(payload), admin: rolesOf(payload).includes(this.config.auth.adminRole) };
+    const actor: Actor = {
+      kind: 'user',
+      sub: subjectOf(payload),
+      email: emailOf(payload),
+      admin: rolesOf(payload).includes(this.config.auth.adminRole),
+    };
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(token, { actor, expiresAt: payload.exp! * 1000 });
     return actor;
@@ -90,6 +98,14 @@ function subjectOf(payload: JWTPayload): string {
   const sub: unknown = payload.sub;
   if (typeof sub !== 'string' || sub.trim() === '') throw new Unauthenticated('Token rejected: sub must be a non-empty string');
   return sub;
+}
+
+/** Optional; when present it must be a non-empty string, like `sub`. */
+function emailOf(payload: JWTPayload): string | null {
+  const email: unknown = payload.email;
+  if (email === undefined) return null;
+  if (typeof email !== 'string' || email.trim() === '') throw new Unauthenticated('Token rejected: email must be a non-empty string');
+  return normaliseEmail(email);
 }
 
 /** Keycloak's realm roles; absent means none, anything but a list of strings is a malformed token. */

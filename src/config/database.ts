@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { Extension, PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { CreateUserSchema1763700000000 } from '../../migrations/1763700000000-CreateUserSchema';
@@ -8,6 +8,7 @@ import { NotifyOutboxInserts1763800000000 } from '../../migrations/1763800000000
 import { CreateIdempotencyKeys1763900000000 } from '../../migrations/1763900000000-CreateIdempotencyKeys';
 import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAvatarKeys';
 import { NotifyOutboxPerSchema1764100000000 } from '../../migrations/1764100000000-NotifyOutboxPerSchema';
+import { CreateUserDirectory1764200000000 } from '../../migrations/1764200000000-CreateUserDirectory';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
@@ -21,7 +22,15 @@ export const MIGRATIONS = [
   CreateIdempotencyKeys1763900000000,
   AddAvatarKeys1764000000000,
   NotifyOutboxPerSchema1764100000000,
+  CreateUserDirectory1764200000000,
 ];
+
+// The directory's search (migration CreateUserDirectory) needs both. Required, not imported: the contrib
+// modules declare ESM types only, though they ship a CommonJS build, which is what require() loads.
+const EXTENSIONS = {
+  pg_trgm: (require('@electric-sql/pglite/contrib/pg_trgm') as { pg_trgm: Extension }).pg_trgm,
+  unaccent: (require('@electric-sql/pglite/contrib/unaccent') as { unaccent: Extension }).unaccent,
+};
 
 /** The in-process PostgreSQL used when no database is configured (outside production) or DATABASE_EMBEDDED=true. */
 export class EmbeddedDatabase {
@@ -37,7 +46,7 @@ export class EmbeddedDatabase {
     const lockFile = join(dataDir, 'pglite.lock');
     takeLock(lockFile);
     try {
-      const pglite = await PGlite.create(dir);
+      const pglite = await PGlite.create(dir, { extensions: EXTENSIONS });
       await pglite.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}, public`);
       return new EmbeddedDatabase(pglite, lockFile);
     } catch (error) {

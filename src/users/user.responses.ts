@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { NotificationSettings, PreferencesFields } from './domain/preferences';
+import { UserPage } from './queries/find-users';
 import { PreferencesView, QuotaView as QuotaView2, StatsView as StatsView2, UserView } from './user.view';
 
 // Response shapes for the OpenAPI document; `implements` keeps them in step with the views.
@@ -52,6 +53,19 @@ export class UserResponse implements UserView {
   @ApiProperty({ description: 'Increments on every change; the ETag is "<version>"', example: 1 }) version: number;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
+}
+
+export class UserPageResponse implements UserPage {
+  @ApiProperty({ type: [UserResponse], description: 'In the order `sort` asks for' }) data: UserResponse[];
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` for the next page (same filters and sort); null on the last page',
+  })
+  nextCursor: string | null;
+  @ApiPropertyOptional({ description: 'With include=total: how many users match (all pages)', example: 1342 }) total?: number;
+  @ApiPropertyOptional({ description: "With include=total: false when total is exact, true when it is the planner's estimate" })
+  totalIsEstimate?: boolean;
 }
 
 export class PreferencesResponse implements PreferencesView {

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentActor } from '../common/auth.guard';
 import { parseIfMatch, withEtag } from '../common/etag';
@@ -12,6 +12,7 @@ import { DeleteUser } from './commands/delete-user';
 import { ReplaceProfile } from './commands/replace-profile';
 import { UpdatePreferences } from './commands/update-preferences';
 import { UpdateProfile } from './commands/update-profile';
+import { normaliseEmail } from './domain/user';
 import { CreateUserDto, NewProfileDto, UpdatePreferencesDto, UpdateUserDto } from './dto';
 import { GetPreferences } from './queries/get-preferences';
 import { GetUser } from './queries/get-user';
@@ -55,6 +56,21 @@ export class UsersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return withEtag(reply, await this.queries.execute(new GetUser(actor, { keycloakId })), ifNoneMatch);
+  }
+
+  @Get('by-email/:email')
+  @ApiOperation({ summary: "A user by email: a person's token may look up only its own `email` claim" })
+  @ApiParam({ name: 'email', description: 'Trimmed and lower-cased, as on create' })
+  @ApiIfNoneMatch()
+  @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
+  @ApiErrors([403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
+  async getByEmail(
+    @CurrentActor() actor: Actor,
+    @Param('email') email: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return withEtag(reply, await this.queries.execute(new GetUser(actor, { email: normaliseEmail(email) })), ifNoneMatch);
   }
 
   @Get(':id')

@@ -15,6 +15,9 @@ import { UserReader, UserRepository } from './persistence/user.repository';
 import { GetPreferencesHandler } from './queries/get-preferences';
 import { GetUserHandler } from './queries/get-user';
 import { UsersController } from './users.controller';
+import { DirectoryController } from './directory.controller';
+import { DirectoryCursors } from './queries/directory-cursor';
+import { FindUsersHandler } from './queries/find-users';
 import { IncrementInterviewsHandler } from './commands/increment-interviews';
 import { SetQuotaHandler } from './commands/set-quota';
 import { GetQuotaHandler } from './queries/get-quota';
@@ -23,7 +26,7 @@ import { UsageController } from './usage.controller';
 
 @Module({
   imports: [CqrsModule],
-  controllers: [UsersController, UsageController, AvatarController],
+  controllers: [UsersController, DirectoryController, UsageController, AvatarController],
   providers: [
     { provide: UserRepository, useClass: PgUserRepository },
     { provide: UserReader, useClass: PgUserReader },
@@ -36,6 +39,8 @@ import { UsageController } from './usage.controller';
     ReplaceAvatarHandler,
     RemoveAvatarHandler,
     GetUserHandler,
+    FindUsersHandler,
+    DirectoryCursors,
     GetPreferencesHandler,
     IncrementInterviewsHandler,
     SetQuotaHandler,

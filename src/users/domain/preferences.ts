@@ -90,16 +90,22 @@ export class Preferences implements PreferencesFields {
   }
 }
 
-function canonicalLanguage(tag: unknown, errors: FieldError[]): string {
+export const LANGUAGE_TAG_RULE = 'must be a BCP 47 language tag such as "en" or "pt-BR"';
+
+/** The canonical form of a BCP 47 tag ("pt-br" becomes "pt-BR"), or null if it is not one. */
+export function canonicalLanguageTag(tag: unknown): string | null {
   try {
-    if (typeof tag === 'string' && tag.length <= 35) {
-      const [canonical] = Intl.getCanonicalLocales(tag);
-      if (canonical) return canonical;
-    }
+    if (typeof tag === 'string' && tag.length <= 35) return Intl.getCanonicalLocales(tag)[0] ?? null;
   } catch {
     // RangeError: not a well-formed BCP 47 tag
   }
-  errors.push({ field: 'language', message: 'must be a BCP 47 language tag such as "en" or "pt-BR"' });
+  return null;
+}
+
+function canonicalLanguage(tag: unknown, errors: FieldError[]): string {
+  const canonical = canonicalLanguageTag(tag);
+  if (canonical) return canonical;
+  errors.push({ field: 'language', message: LANGUAGE_TAG_RULE });
   return '';
 }
 

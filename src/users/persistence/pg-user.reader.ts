@@ -2,8 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { ReadPool } from '../../config/read-pool';
 import { Metrics } from '../../observability/metrics';
 import { UserState } from '../domain/user';
+import { countStatement, estimateStatement, pageStatement } from './user-directory.sql';
 import { toState, USER_COLUMNS, UserRecord } from './user.mapper';
-import { UserReader } from './user.repository';
+import { DirectoryFilters, DirectoryPage, DirectoryPageRequest, UserReader } from './user.repository';
+
+type PageRecord = UserRecord & { sortKey: string; snapshotXids?: string; snapshotAt?: string };
 
 /**
  * Reads straight through the pg pool with named (prepared) statements: the hot path of the service,
@@ -25,6 +28,44 @@ export class PgUserReader extends UserReader {
 
   findByKeycloakId(keycloakId: string): Promise<UserState | null> {
     return this.one('user_by_keycloak_id', `SELECT ${USER_COLUMNS} FROM users WHERE keycloak_id = $1 AND deleted_at IS NULL`, keycloakId);
+  }
+
+  findByEmail(email: string): Promise<UserState | null> {
+    return this.one('user_by_email', `SELECT ${USER_COLUMNS} FROM users WHERE email = $1 AND deleted_at IS NULL`, email);
+  }
+
+  /** Unnamed statements: their shapes vary, and each is planned for its values (trigram selectivity depends on q). */
+  async findPage(page: DirectoryPageRequest): Promise<DirectoryPage> {
+    const { rows } = await this.metrics.timeQuery('find_users', () => this.db.pool.query<PageRecord>(pageStatement(page)));
+    const more = rows.length > page.limit;
+    const shown = more ? rows.slice(0, page.limit) : rows;
+    const last = shown.at(-1);
+    const snapshot = page.after?.snapshot ?? (last?.snapshotXids ? { xids: last.snapshotXids, takenAt: last.snapshotAt! } : undefined);
+    return {
+      users: shown.map(toState),
+      last: last ? { sortKey: last.sortKey, id: last.id, ...(snapshot ? { snapshot } : {}) } : null,
+      more,
+    };
+  }
+
+  async countMatching(filters: DirectoryFilters, exactUpTo: number): Promise<{ count: number; exact: boolean }> {
+    return this.metrics.timeQuery('count_users', async () => {
+      const { rows } = await this.db.pool.query<{ 'QUERY PLAN': unknown }>(estimateStatement(filters));
+      const plan = rows[0]['QUERY PLAN'];
+      const [{ Plan }] = (typeof plan === 'string' ? JSON.parse(plan) : plan) as [{ Plan: { 'Plan Rows': number } }];
+      const estimate = Math.round(Plan['Plan Rows']);
+      // Counting a large result would cost about as much as reading it: only a small one is counted.
+      if (estimate > exactUpTo) return { count: estimate, exact: false };
+      const counted = await this.db.pool.query<{ n: number }>(countStatement(filters, exactUpTo + 1));
+      const count = counted.rows[0].n;
+      return count > exactUpTo ? { count: Math.max(estimate, count), exact: false } : { count, exact: true };
+    });
+  }
+
+  async cursorKey(): Promise<Buffer> {
+    const { rows } = await this.db.pool.query<{ secret: Buffer }>(`SELECT secret FROM signing_keys WHERE name = 'directory_cursor'`);
+    if (!rows[0]) throw new Error('signing_keys has no directory_cursor key: run the migrations');
+    return Buffer.from(rows[0].secret); // PGlite gives a Uint8Array
   }
 
   async totalStorageUsed(): Promise<bigint> {

@@ -7,6 +7,9 @@ export const bigintColumn = {
   from: (value: string | null) => (value === null ? null : BigInt(value)),
 };
 
+/** search_text: full name, email and company name, lower-cased, accents removed (search_fold, migration CreateUserDirectory). */
+export const SEARCH_TEXT = `search_fold(full_name || E'\\n' || email || E'\\n' || coalesce(company_name, ''))`;
+
 /** The schema the migrations build (`npm run migration:generate` finds no difference): defaults, checks, indexes. */
 @Entity('users')
 @Check('users_status_check', `status IN ('active', 'deleted')`)
@@ -14,7 +17,16 @@ export const bigintColumn = {
 // Only live users hold their email and Keycloak id: a deleted user's may register again.
 @Index('users_email_live_key', ['email'], { unique: true, where: 'deleted_at IS NULL' })
 @Index('users_keycloak_id_live_key', ['keycloakId'], { unique: true, where: 'deleted_at IS NULL' })
-@Index('idx_users_created_at', ['createdAt'])
+// The directory's (GET /api/v1/users): one index per sort, ending in id (keyset pages), and the exact filters'.
+@Index('idx_users_created_at_id', ['createdAt', 'id'])
+@Index('idx_users_updated_at_id', ['updatedAt', 'id'])
+@Index('idx_users_email_deleted', ['email'], { where: 'deleted_at IS NOT NULL' })
+@Index('idx_users_keycloak_id_deleted', ['keycloakId'], { where: 'deleted_at IS NOT NULL' })
+// Expression and trigram indexes TypeORM cannot express (migration CreateUserDirectory builds them).
+@Index('idx_users_search', { synchronize: false })
+@Index('idx_users_full_name_id', { synchronize: false })
+@Index('idx_users_company_name', { synchronize: false })
+@Index('idx_users_language', { synchronize: false })
 export class UserEntity {
   // The column defaults to gen_random_uuid(), though the service sets every id itself (User.create).
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'users_pkey' }) id: string;
@@ -42,4 +54,16 @@ export class UserEntity {
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt: Date;
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt: Date;
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true }) deletedAt: Date | null;
+
+  // What the directory's q searches; PostgreSQL computes it (never written or read as a field).
+  @Column({
+    name: 'search_text',
+    type: 'text',
+    generatedType: 'STORED',
+    asExpression: SEARCH_TEXT,
+    insert: false,
+    update: false,
+    select: false,
+  })
+  searchText: string;
 }

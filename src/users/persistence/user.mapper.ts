@@ -14,7 +14,7 @@ export const USER_COLUMNS = `id, keycloak_id AS "keycloakId", email, status, ful
   created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`;
 
 /** A users row with camelCase names, as USER_COLUMNS selects it (pg returns bigints as strings). */
-export type UserRecord = Omit<UserEntity, 'storageUsed' | 'maxStorage'> & {
+export type UserRecord = Omit<UserEntity, 'storageUsed' | 'maxStorage' | 'searchText'> & {
   storageUsed: bigint | string;
   maxStorage: bigint | string;
 };

@@ -1,4 +1,4 @@
-import { User, UserState } from '../domain/user';
+import { User, UserState, UserStatus } from '../domain/user';
 
 /**
  * The users table, behind two ports: UserRepository for writes (under the user's row lock, with the user's
@@ -66,6 +66,72 @@ export type UsageRecorder = Pick<
 export abstract class UserReader {
   abstract findById(id: string): Promise<UserState | null>;
   abstract findByKeycloakId(keycloakId: string): Promise<UserState | null>;
+  /** A live user by (normalised) email. */
+  abstract findByEmail(email: string): Promise<UserState | null>;
+
+  /**
+   * One page of the directory: up to `limit` users matching `filters`, in `sort` order, after `after` (keyset).
+   * `more` says whether another page follows. Sorted on a field that changes (fullName, updatedAt), a page also
+   * carries the database snapshot it was read in: later pages given it return only users unchanged since.
+   */
+  abstract findPage(page: DirectoryPageRequest): Promise<DirectoryPage>;
+
+  /** How many users match: counted exactly up to `exactUpTo`, above that (or when counting would be slow) the planner's estimate. */
+  abstract countMatching(filters: DirectoryFilters, exactUpTo: number): Promise<{ count: number; exact: boolean }>;
+
+  /** The secret that signs directory cursors, the same for every instance (the migration created it). */
+  abstract cursorKey(): Promise<Buffer>;
   /** Bytes stored by all live users (a metrics gauge: one scan per scrape instead of a series per user). */
   abstract totalStorageUsed(): Promise<bigint>;
+}
+
+export type DirectorySort = 'createdAt' | '-createdAt' | 'fullName' | '-fullName' | 'updatedAt' | '-updatedAt';
+export const DIRECTORY_SORTS: readonly DirectorySort[] = ['-createdAt', 'createdAt', 'fullName', '-fullName', 'updatedAt', '-updatedAt'];
+/** A row's place in these sorts can move while someone pages (see findPage). */
+export const MOVING_SORTS: readonly DirectorySort[] = ['fullName', '-fullName', 'updatedAt', '-updatedAt'];
+
+/** The directory's filters, combined with AND; values are normalised (emails lower-cased, dates parsed). */
+export interface DirectoryFilters {
+  status: UserStatus;
+  /** A fragment of the full name, email or company name (case and accents ignored). */
+  q?: string;
+  email?: string;
+  ids?: string[];
+  keycloakIds?: string[];
+  /** Compared case-insensitively. */
+  companyName?: string;
+  language?: string;
+  createdFrom?: Date;
+  /** Inclusive. */
+  createdTo?: Date;
+  /** Exclusive (createdTo given as a date: the next day's midnight). */
+  createdBefore?: Date;
+  updatedSince?: Date;
+}
+
+/** Where a page ends: the last row's sort key (as text) and id, and the snapshot of the walk's first page. */
+export interface DirectoryPosition {
+  sortKey: string;
+  id: string;
+  snapshot?: DirectorySnapshot;
+}
+
+/** A PostgreSQL snapshot (`pg_current_snapshot()` as text) and the database's clock when it was taken. */
+export interface DirectorySnapshot {
+  xids: string;
+  takenAt: string;
+}
+
+export interface DirectoryPageRequest {
+  filters: DirectoryFilters;
+  sort: DirectorySort;
+  limit: number;
+  after?: DirectoryPosition;
+}
+
+export interface DirectoryPage {
+  users: UserState[];
+  /** Where the last user is; null without users. */
+  last: DirectoryPosition | null;
+  more: boolean;
 }

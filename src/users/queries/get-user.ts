@@ -1,5 +1,6 @@
 import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
-import { assertCanAccess } from '../../common/auth.guard';
+import { assertCanAccess, canLookUpEmail } from '../../common/auth.guard';
+import { AccessDenied } from '../../common/domain-error';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
 import { UserNotFound } from '../domain/errors';
@@ -10,7 +11,7 @@ import { toUserView, UserView } from '../user.view';
 export class GetUser extends Query<Versioned<UserView>> {
   constructor(
     readonly actor: Actor,
-    readonly key: { id: string } | { keycloakId: string },
+    readonly key: UserKey,
   ) {
     super();
   }
@@ -26,12 +27,19 @@ export class GetUserHandler implements IQueryHandler<GetUser> {
   }
 }
 
+/** How a user is looked up: by id, Keycloak id or (normalised) email. */
+export type UserKey = { id: string } | { keycloakId: string } | { email: string };
+
 /** Loads a live user the caller may see: 404 if there is none, 403 if it is someone else's. */
-export async function readAccessibleUser(
-  reader: UserReader,
-  actor: Actor,
-  key: { id: string } | { keycloakId: string },
-): Promise<UserState> {
+export async function readAccessibleUser(reader: UserReader, actor: Actor, key: UserKey): Promise<UserState> {
+  if ('email' in key) {
+    // A person may look up only the address of their token, decided before the read (as for Keycloak ids).
+    if (!canLookUpEmail(actor, key.email)) throw new AccessDenied();
+    const state = await reader.findByEmail(key.email);
+    if (!state) throw new UserNotFound(key.email);
+    assertCanAccess(actor, state.keycloakId);
+    return state;
+  }
   if ('keycloakId' in key) {
     // Checked before the read: whether another person's account exists is not ours to tell.
     assertCanAccess(actor, key.keycloakId);
