@@ -7,6 +7,7 @@ import { CreateUserSchema1763700000000 } from '../../migrations/1763700000000-Cr
 import { NotifyOutboxInserts1763800000000 } from '../../migrations/1763800000000-NotifyOutboxInserts';
 import { CreateIdempotencyKeys1763900000000 } from '../../migrations/1763900000000-CreateIdempotencyKeys';
 import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAvatarKeys';
+import { AccountLifecycle1764100000000 } from '../../migrations/1764100000000-AccountLifecycle';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   NotifyOutboxInserts1763800000000,
   CreateIdempotencyKeys1763900000000,
   AddAvatarKeys1764000000000,
+  AccountLifecycle1764100000000,
 ];
 
 /** The in-process PostgreSQL used when no DATABASE_URL is given. */

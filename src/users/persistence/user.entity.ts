@@ -9,20 +9,31 @@ export const bigintColumn = {
 
 /** The schema the migrations build (`npm run migration:generate` finds no difference): defaults, checks, indexes. */
 @Entity('users')
-@Check('users_status_check', `status IN ('active', 'deleted')`)
+@Check('users_status_check', `status IN ('active', 'suspended', 'deleted', 'erased')`)
+// Erased rows hold no personal datum; every other row has its identity and name.
+@Check(
+  'users_personal_data_check',
+  `CASE WHEN status = 'erased'
+    THEN keycloak_id IS NULL AND email IS NULL AND full_name IS NULL AND company_name IS NULL AND phone IS NULL
+      AND bio IS NULL AND avatar_url IS NULL AND suspension_reason IS NULL
+    ELSE keycloak_id IS NOT NULL AND email IS NOT NULL AND full_name IS NOT NULL END`,
+)
 @Check('users_counters_check', 'interviews_created >= 0 AND interviews_active >= 0 AND candidates_total >= 0 AND storage_used >= 0')
 // Only live users hold their email and Keycloak id: a deleted user's may register again.
 @Index('users_email_live_key', ['email'], { unique: true, where: 'deleted_at IS NULL' })
 @Index('users_keycloak_id_live_key', ['keycloakId'], { unique: true, where: 'deleted_at IS NULL' })
 @Index('idx_users_created_at', ['createdAt'])
+@Index('idx_users_suspended_until', ['suspendedUntil'], { where: `status = 'suspended'` })
+@Index('idx_users_deleted_at', ['deletedAt'], { where: `status = 'deleted'` })
 export class UserEntity {
   // The column defaults to gen_random_uuid(), though the service sets every id itself (User.create).
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'users_pkey' }) id: string;
-  @Column({ name: 'keycloak_id', type: 'varchar', length: 255 }) keycloakId: string;
-  @Column({ type: 'varchar', length: 255 }) email: string;
+  // Null only once erased (users_personal_data_check).
+  @Column({ name: 'keycloak_id', type: 'varchar', length: 255, nullable: true }) keycloakId: string | null;
+  @Column({ type: 'varchar', length: 255, nullable: true }) email: string | null;
   @Column({ type: 'varchar', length: 20, default: 'active' }) status: string;
 
-  @Column({ name: 'full_name', type: 'varchar', length: 255 }) fullName: string;
+  @Column({ name: 'full_name', type: 'varchar', length: 255, nullable: true }) fullName: string | null;
   @Column({ name: 'company_name', type: 'varchar', length: 255, nullable: true }) companyName: string | null;
   @Column({ type: 'varchar', length: 50, nullable: true }) phone: string | null;
   @Column({ type: 'text', nullable: true }) bio: string | null;
@@ -42,4 +53,11 @@ export class UserEntity {
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt: Date;
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt: Date;
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true }) deletedAt: Date | null;
+  @Column({ name: 'erased_at', type: 'timestamptz', nullable: true }) erasedAt: Date | null;
+
+  @Column({ name: 'suspension_reason', type: 'varchar', length: 500, nullable: true }) suspensionReason: string | null;
+  @Column({ name: 'suspended_at', type: 'timestamptz', nullable: true }) suspendedAt: Date | null;
+  @Column({ name: 'suspended_until', type: 'timestamptz', nullable: true }) suspendedUntil: Date | null;
+  @Column({ name: 'legal_hold_reason', type: 'varchar', length: 500, nullable: true }) legalHoldReason: string | null;
+  @Column({ name: 'legal_hold_at', type: 'timestamptz', nullable: true }) legalHoldAt: Date | null;
 }

@@ -2,7 +2,7 @@ import { IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { assertCanAccess } from '../../common/auth.guard';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
-import { UserNotFound } from '../domain/errors';
+import { UserErased, UserNotFound } from '../domain/errors';
 import { UserState } from '../domain/user';
 import { UserReader } from '../persistence/user.repository';
 import { toUserView, UserView } from '../user.view';
@@ -26,7 +26,10 @@ export class GetUserHandler implements IQueryHandler<GetUser> {
   }
 }
 
-/** Loads a live user the caller may see: 404 if there is none, 403 if it is someone else's. */
+/**
+ * Loads a live (active or suspended) user the caller may see: 404 if there is none or it is deleted, 410 if it was
+ * erased (a reference to it resolves to "an erased user"), 403 if it is someone else's.
+ */
 export async function readAccessibleUser(
   reader: UserReader,
   actor: Actor,
@@ -40,7 +43,7 @@ export async function readAccessibleUser(
     return state;
   }
   const state = await reader.findById(key.id);
-  if (!state) throw new UserNotFound(key.id);
+  if (!state) throw (await reader.statusOf(key.id)) === 'erased' ? new UserErased(key.id) : new UserNotFound(key.id);
   assertCanAccess(actor, state.keycloakId);
   return state;
 }

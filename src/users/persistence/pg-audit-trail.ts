@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { deleteInBatches } from '../../common/delete-in-batches';
+import { PgPool } from '../../config/pg-pool';
+import { AuditEntry, AuditTrail } from './audit-trail';
+
+const COLUMNS = `id::text AS id, at, actor, trace_id AS "traceId", action, changes`;
+
+type Row = Omit<AuditEntry, 'at'> & { at: Date };
+
+/** audit_log on the pg pool; a user's entries come off the (user_id, id) index. */
+@Injectable()
+export class PgAuditTrail extends AuditTrail {
+  constructor(
+    private readonly db: PgPool,
+    private readonly dataSource: DataSource,
+  ) {
+    super();
+  }
+
+  async page(userId: string, limit: number, before: string | null): Promise<AuditEntry[]> {
+    const { rows } = await this.db.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM audit_log WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
+      [userId, before, limit],
+    );
+    return rows.map(withIsoTime);
+  }
+
+  async all(userId: string): Promise<AuditEntry[]> {
+    const { rows } = await this.db.pool.query<Row>(`SELECT ${COLUMNS} FROM audit_log WHERE user_id = $1 ORDER BY id`, [userId]);
+    return rows.map(withIsoTime);
+  }
+
+  deleteOlderThan(days: number, batchSize: number): Promise<number> {
+    return deleteInBatches(
+      this.dataSource,
+      `DELETE FROM audit_log WHERE id IN (
+         SELECT id FROM audit_log WHERE at < now() - make_interval(days => $1) ORDER BY at LIMIT $2)`,
+      [days],
+      batchSize,
+    );
+  }
+}
+
+function withIsoTime(row: Row): AuditEntry {
+  return { ...row, at: row.at.toISOString() };
+}
