@@ -18,6 +18,7 @@ import { AuditContext } from './domain/audit';
 import { LegalHoldDto, SuspendUserDto } from './lifecycle.dto';
 import { ErasedResponse, LegalHoldResponse } from './lifecycle.responses';
 import { GetLegalHold } from './queries/get-legal-hold';
+import { RecordsActivity } from './user-activity';
 import { UserResponse } from './user.responses';
 
 /** Account states (suspend, reactivate, restore, erase) and legal holds: admins (and for suspensions, other services). */
@@ -33,6 +34,7 @@ export class LifecycleController {
   ) {}
 
   @Post(':id/suspend')
+  @RecordsActivity('user_suspend', 'User suspended')
   @AdminOrInternal()
   @HttpCode(200)
   @ApiOperation({
@@ -64,6 +66,7 @@ export class LifecycleController {
   }
 
   @Post(':id/reactivate')
+  @RecordsActivity('user_reactivate', 'User reactivated')
   @AdminOrInternal()
   @HttpCode(200)
   @ApiOperation({ summary: 'End a suspension now (admins, services): user.reactivated' })
@@ -89,6 +92,7 @@ export class LifecycleController {
   }
 
   @Post(':id/restore')
+  @RecordsActivity('user_restore', 'User restored')
   @AdminOnly()
   @HttpCode(200)
   @ApiOperation({
@@ -118,6 +122,7 @@ export class LifecycleController {
   }
 
   @Post(':id/erase')
+  @RecordsActivity('user_erase', 'User erased')
   @AdminOnly()
   @HttpCode(200)
   @ApiOperation({
@@ -163,6 +168,7 @@ export class LifecycleController {
   }
 
   @Put(':id/legal-hold')
+  @RecordsActivity('legal_hold_place', 'Legal hold placed')
   @AdminOnly()
   @ApiOperation({ summary: 'Place (or re-word) a legal hold (admins): the purge skips the user and erase answers 409 LEGAL_HOLD' })
   @ApiUserId()
@@ -179,6 +185,7 @@ export class LifecycleController {
   }
 
   @Delete(':id/legal-hold')
+  @RecordsActivity('legal_hold_release', 'Legal hold released')
   @AdminOnly()
   @HttpCode(200)
   @ApiOperation({ summary: 'Release the legal hold (admins); none: nothing changes' })

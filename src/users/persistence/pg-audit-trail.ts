@@ -4,7 +4,8 @@ import { deleteInBatches } from '../../common/delete-in-batches';
 import { PgPool } from '../../config/pg-pool';
 import { AuditEntry, AuditTrail } from './audit-trail';
 
-const COLUMNS = `id::text AS id, at, actor, trace_id AS "traceId", action, changes`;
+// ORDER BY names the table's id: the bare name would be this text column, and '9' sorts after '10'.
+const COLUMNS = `a.id::text AS id, a.at, a.actor, a.trace_id AS "traceId", a.action, a.changes`;
 
 type Row = Omit<AuditEntry, 'at'> & { at: Date };
 
@@ -20,14 +21,14 @@ export class PgAuditTrail extends AuditTrail {
 
   async page(userId: string, limit: number, before: string | null): Promise<AuditEntry[]> {
     const { rows } = await this.db.pool.query<Row>(
-      `SELECT ${COLUMNS} FROM audit_log WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
+      `SELECT ${COLUMNS} FROM audit_log AS a WHERE a.user_id = $1 AND ($2::bigint IS NULL OR a.id < $2::bigint) ORDER BY a.id DESC LIMIT $3`,
       [userId, before, limit],
     );
     return rows.map(withIsoTime);
   }
 
   async all(userId: string): Promise<AuditEntry[]> {
-    const { rows } = await this.db.pool.query<Row>(`SELECT ${COLUMNS} FROM audit_log WHERE user_id = $1 ORDER BY id`, [userId]);
+    const { rows } = await this.db.pool.query<Row>(`SELECT ${COLUMNS} FROM audit_log AS a WHERE a.user_id = $1 ORDER BY a.id`, [userId]);
     return rows.map(withIsoTime);
   }
 
