@@ -42,13 +42,15 @@ export class AccountLifecycle1764100000000 implements MigrationInterface {
     await db.query(`CREATE INDEX idx_audit_log_user ON audit_log (user_id, id)`);
     await db.query(`CREATE INDEX idx_audit_log_at ON audit_log (at)`);
 
-    // Erasure finds a user's events and idempotency records by user.
+    // Erasure finds a user's events and idempotency records by user; the purge finds erased users by their user.erased.
     await db.query(`CREATE INDEX idx_outbox_aggregate_id ON outbox (aggregate_id)`);
+    await db.query(`CREATE INDEX idx_outbox_erased ON outbox (aggregate_id) WHERE event_type = 'user.erased'`);
     await db.query(`CREATE INDEX idx_idempotency_keys_user_id ON idempotency_keys (user_id)`);
   }
 
   async down(db: QueryRunner): Promise<void> {
     await db.query(`DROP INDEX idx_idempotency_keys_user_id`);
+    await db.query(`DROP INDEX idx_outbox_erased`);
     await db.query(`DROP INDEX idx_outbox_aggregate_id`);
     await db.query(`DROP TABLE audit_log`);
     await db.query(`DROP INDEX idx_users_deleted_at`);

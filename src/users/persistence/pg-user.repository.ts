@@ -29,6 +29,18 @@ const SAVE_USER = `WITH audit AS (${auditInsert(`$${N + 1}`)})
 const SAVE_USER_WITH_EVENTS = `WITH audit AS (${auditInsert(`$${N + 1}`)}), events AS (${outboxInsert(`$${N + 2}`)})
   UPDATE users SET (${ROW_COLUMNS.slice(1).join(', ')}) = (${placeholders(2, N - 1)}) WHERE id = $1`;
 
+/** The consumer's batch: stats, quota and version of many users, their audit entries and (if any) their events. */
+const saveUsageText = (
+  withEvents: boolean,
+) => `WITH audit AS (${auditInsert('$10')})${withEvents ? `, events AS (${outboxInsert('$11')})` : ''}
+  UPDATE users AS u SET interviews_created = v.ic, interviews_active = v.ia, candidates_total = v.ct,
+    storage_used = v.su, max_interviews = v.mi, max_storage = v.ms, version = v.version, updated_at = v.at
+  FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::bigint[], $6::int[], $7::bigint[], $8::int[], $9::timestamptz[])
+    AS v(id, ic, ia, ct, su, mi, ms, version, at)
+  WHERE u.id = v.id`;
+const SAVE_USAGE = saveUsageText(false);
+const SAVE_USAGE_WITH_EVENTS = saveUsageText(true);
+
 /** What the database keeps of an erased user besides the row; events not yet published stay until they are. */
 const ERASE_TRACES = `
   WITH keys AS (DELETE FROM idempotency_keys WHERE user_id = $1),
@@ -217,14 +229,10 @@ async function saveUsage(tx: PoolClient, users: User[], fresh: UsageEventRef[]):
   const audit = changed.flatMap((user) => auditRows(user, consumedBy(user.id, fresh)));
   const events = changed.flatMap((user) => user.pullEvents());
   const states = changed.map((user) => user.snapshot());
-  await tx.query(
-    `WITH audit AS (${auditInsert('$10')})${events.length > 0 ? `, events AS (${outboxInsert('$11')})` : ''}
-     UPDATE users AS u SET interviews_created = v.ic, interviews_active = v.ia, candidates_total = v.ct,
-       storage_used = v.su, max_interviews = v.mi, max_storage = v.ms, version = v.version, updated_at = v.at
-     FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::bigint[], $6::int[], $7::bigint[], $8::int[], $9::timestamptz[])
-       AS v(id, ic, ia, ct, su, mi, ms, version, at)
-     WHERE u.id = v.id`,
-    [
+  await tx.query({
+    name: events.length > 0 ? 'save_usage_with_events' : 'save_usage',
+    text: events.length > 0 ? SAVE_USAGE_WITH_EVENTS : SAVE_USAGE,
+    values: [
       states.map((s) => s.id),
       states.map((s) => s.stats.interviewsCreated),
       states.map((s) => s.stats.interviewsActive),
@@ -237,7 +245,7 @@ async function saveUsage(tx: PoolClient, users: User[], fresh: UsageEventRef[]):
       JSON.stringify(audit),
       ...(events.length > 0 ? [JSON.stringify(events)] : []),
     ],
-  );
+  });
 }
 
 /** `event:<topic>` of the user's events in the batch (a batch is one partition of one topic, so usually one). */
