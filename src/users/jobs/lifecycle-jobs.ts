@@ -41,17 +41,23 @@ export class LifecycleJobs implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async runAll(): Promise<void> {
-    const jobs: Array<[string, () => Promise<unknown>]> = [
-      ['Suspension expiry', () => this.expiry.run()],
-      ['Purge', () => this.purge.run()],
-      ['Audit retention', () => this.retention.run()],
+    // Each says what it did, or null when there was nothing to do (then nothing is logged).
+    const jobs: Array<[string, () => Promise<string | null>]> = [
+      ['Suspension expiry', async () => said(await this.expiry.run(), 'suspensions ended')],
+      ['Purge', async () => said((await this.purge.run()).erased, 'users erased')],
+      ['Audit retention', async () => said(await this.retention.run(), 'audit entries deleted')],
     ];
     for (const [name, run] of jobs) {
       try {
-        await run();
+        const done = await run();
+        if (done) this.logger.log(`${name}: ${done}`);
       } catch (error) {
         this.logger.warn(`${name} failed, trying again in ${this.config.lifecycle.jobIntervalMs} ms: ${(error as Error).message}`);
       }
     }
   }
+}
+
+function said(count: number, what: string): string | null {
+  return count > 0 ? `${count} ${what}` : null;
 }
