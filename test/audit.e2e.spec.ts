@@ -105,6 +105,17 @@ describe('audit trail', () => {
       ['deleted', me, `audit-${marker}-delete`],
       ['restored', adminActor, `audit-${marker}-restore`],
     ]);
+    // The person's own view leaves out the legal hold: telling them could prejudice the proceedings it serves.
+    const own = await call(api.url, 'GET', path(id, '/audit?limit=100'), { token });
+    expect(own.body.data.map((e: any) => e.action)).toEqual(
+      entries
+        .map((e) => e.action)
+        .filter((a) => !a.startsWith('legal_hold.'))
+        .reverse(),
+    );
+    const ownExport = await call(api.url, 'GET', path(id, '/export'), { token });
+    expect(ownExport.body.auditTrail.some((e: any) => e.action.startsWith('legal_hold.'))).toBe(false);
+    expect((await call(api.url, 'GET', path(id, '/export'), { token: admin })).body.auditTrail).toHaveLength(entries.length);
     const changesOf = (action: string) => entries.find((e) => e.action === action).changes;
     expect(changesOf('profile.updated')).toEqual([{ field: 'profile.phone' }, { field: 'profile.bio' }]);
     expect(changesOf('profile.replaced')).toEqual([{ field: 'profile.companyName' }, { field: 'profile.phone' }, { field: 'profile.bio' }]);

@@ -25,8 +25,8 @@ export class PrivacyController {
   @Get(':id/audit')
   @ApiOperation({
     summary:
-      'Who changed what and when, newest first, in keyset pages (admins and services any user, erased ones too; a person their own). ' +
-      'Personal fields appear by name only.',
+      'Who changed what and when, newest first, in keyset pages (admins and services any user, erased ones too; a person their own, ' +
+      'without legal hold entries). Personal fields appear by name only.',
   })
   @ApiUserId()
   @ApiOkResponse({

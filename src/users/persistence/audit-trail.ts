@@ -15,10 +15,13 @@ export interface AuditEntry {
  * the change they record.
  */
 export abstract class AuditTrail {
-  /** Newest first: up to `limit` entries of the user older than the entry `before` (all when null). */
-  abstract page(userId: string, limit: number, before: string | null): Promise<AuditEntry[]>;
-  /** Every entry of the user, oldest first. */
-  abstract all(userId: string): Promise<AuditEntry[]>;
+  /**
+   * Newest first: up to `limit` entries of the user older than the entry `before` (all when null); without the legal
+   * hold entries when `withLegalHolds` is false (what the person sees).
+   */
+  abstract page(userId: string, limit: number, before: string | null, withLegalHolds: boolean): Promise<AuditEntry[]>;
+  /** Every entry of the user, oldest first (legal hold entries as for page). */
+  abstract all(userId: string, withLegalHolds: boolean): Promise<AuditEntry[]>;
   /** Deletes entries older than `days`, `batchSize` per statement; returns how many went. */
   abstract deleteOlderThan(days: number, batchSize: number): Promise<number>;
 }

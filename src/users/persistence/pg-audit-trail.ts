@@ -9,6 +9,9 @@ const COLUMNS = `a.id::text AS id, a.at, a.actor, a.trace_id AS "traceId", a.act
 
 type Row = Omit<AuditEntry, 'at'> & { at: Date };
 
+/** Legal hold entries only when the boolean parameter `asked` is true. */
+const holds = (asked: string) => `(${asked} OR a.action NOT LIKE 'legal_hold.%')`;
+
 /** audit_log on the pg pool; a user's entries come off the (user_id, id) index. */
 @Injectable()
 export class PgAuditTrail extends AuditTrail {
@@ -19,16 +22,20 @@ export class PgAuditTrail extends AuditTrail {
     super();
   }
 
-  async page(userId: string, limit: number, before: string | null): Promise<AuditEntry[]> {
+  async page(userId: string, limit: number, before: string | null, withLegalHolds: boolean): Promise<AuditEntry[]> {
     const { rows } = await this.db.pool.query<Row>(
-      `SELECT ${COLUMNS} FROM audit_log AS a WHERE a.user_id = $1 AND ($2::bigint IS NULL OR a.id < $2::bigint) ORDER BY a.id DESC LIMIT $3`,
-      [userId, before, limit],
+      `SELECT ${COLUMNS} FROM audit_log AS a WHERE a.user_id = $1 AND ($2::bigint IS NULL OR a.id < $2::bigint) AND ${holds('$4')}
+       ORDER BY a.id DESC LIMIT $3`,
+      [userId, before, limit, withLegalHolds],
     );
     return rows.map(withIsoTime);
   }
 
-  async all(userId: string): Promise<AuditEntry[]> {
-    const { rows } = await this.db.pool.query<Row>(`SELECT ${COLUMNS} FROM audit_log AS a WHERE a.user_id = $1 ORDER BY a.id`, [userId]);
+  async all(userId: string, withLegalHolds: boolean): Promise<AuditEntry[]> {
+    const { rows } = await this.db.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM audit_log AS a WHERE a.user_id = $1 AND ${holds('$2')} ORDER BY a.id`,
+      [userId, withLegalHolds],
+    );
     return rows.map(withIsoTime);
   }
 

@@ -35,7 +35,10 @@ export interface UserExport {
   auditTrail: AuditEntry[];
 }
 
-/** The person themself (also while suspended), admins and services; `includeAvatar` adds the images as data URLs. */
+/**
+ * The person themself (also while suspended), admins and services; `includeAvatar` adds the images as data URLs. The
+ * person's own export leaves out legal hold entries, as their audit trail does.
+ */
 export class ExportUser extends Query<UserExport> {
   constructor(
     readonly actor: Actor,
@@ -56,7 +59,8 @@ export class ExportUserHandler implements IQueryHandler<ExportUser> {
 
   async execute({ actor, userId, includeAvatar }: ExportUser): Promise<UserExport> {
     const state = await readAccessibleUser(this.reader, actor, { id: userId });
-    const [auditTrail, avatar] = await Promise.all([this.trail.all(userId), this.avatarOf(state, includeAvatar)]);
+    const person = actor.kind === 'user' && !actor.admin;
+    const [auditTrail, avatar] = await Promise.all([this.trail.all(userId, !person), this.avatarOf(state, includeAvatar)]);
     const { profile, preferences, stats, quota, ...user } = toUserView(state);
     return {
       exportedAt: new Date().toISOString(),

@@ -14,8 +14,9 @@ export interface AuditPage {
 
 /**
  * A user's audit trail, newest first, in keyset pages: the cursor names the last entry shown, so a page costs the
- * same at any depth and entries written meanwhile never shift it. A person reads their own (while live); admins and
- * services any user's, deleted and erased ones too (an erased user's trail is the erasure alone).
+ * same at any depth and entries written meanwhile never shift it. A person reads their own (while live), without the
+ * legal hold entries (telling them of a hold could prejudice the proceedings it serves); admins and services any
+ * user's, deleted and erased ones too (an erased user's trail is the erasure alone).
  */
 export class GetAuditTrail extends Query<AuditPage> {
   constructor(
@@ -36,10 +37,11 @@ export class GetAuditTrailHandler implements IQueryHandler<GetAuditTrail> {
   ) {}
 
   async execute({ actor, userId, limit, cursor }: GetAuditTrail): Promise<AuditPage> {
-    if (actor.kind === 'user' && !actor.admin) await readAccessibleUser(this.reader, actor, { id: userId });
+    const person = actor.kind === 'user' && !actor.admin;
+    if (person) await readAccessibleUser(this.reader, actor, { id: userId });
     else if ((await this.reader.statusOf(userId)) === null) throw new UserNotFound(userId);
     const before = cursor === null ? null : readCursor(cursor, userId);
-    const rows = await this.trail.page(userId, limit + 1, before);
+    const rows = await this.trail.page(userId, limit + 1, before, !person);
     const data = rows.slice(0, limit);
     return { data, nextCursor: rows.length > limit ? makeCursor(userId, data[data.length - 1].id) : null };
   }
