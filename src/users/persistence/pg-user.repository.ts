@@ -30,14 +30,15 @@ const SAVE_USER_WITH_EVENTS = `WITH audit AS (${auditInsert(`$${N + 1}`)}), even
   UPDATE users SET (${ROW_COLUMNS.slice(1).join(', ')}) = (${placeholders(2, N - 1)}) WHERE id = $1`;
 
 /** The consumer's batch: stats, quota and version of many users, their audit entries and (if any) their events. */
-const saveUsageText = (
-  withEvents: boolean,
-) => `WITH audit AS (${auditInsert('$10')})${withEvents ? `, events AS (${outboxInsert('$11')})` : ''}
+function saveUsageText(withEvents: boolean): string {
+  const events = withEvents ? `, events AS (${outboxInsert('$11')})` : '';
+  return `WITH audit AS (${auditInsert('$10')})${events}
   UPDATE users AS u SET interviews_created = v.ic, interviews_active = v.ia, candidates_total = v.ct,
     storage_used = v.su, max_interviews = v.mi, max_storage = v.ms, version = v.version, updated_at = v.at
   FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::bigint[], $6::int[], $7::bigint[], $8::int[], $9::timestamptz[])
     AS v(id, ic, ia, ct, su, mi, ms, version, at)
   WHERE u.id = v.id`;
+}
 const SAVE_USAGE = saveUsageText(false);
 const SAVE_USAGE_WITH_EVENTS = saveUsageText(true);
 
