@@ -179,17 +179,18 @@ describe('account lifecycle', () => {
     });
 
     it('end on their own on an instance whose timer runs the jobs (LIFECYCLE_JOB_INTERVAL_MS)', async () => {
+      // Closed at the end: its purge would otherwise run behind the later tests' backs.
       const timed = await startApp(testConfig({ DATA_DIR: dataDir, LIFECYCLE_JOB_INTERVAL_MS: '200' }));
-      apps.push(timed);
-      const u = await newUser();
-      await suspend(u.id, { reason: 'Short break', until: inFuture(1500) });
-      expect((await call(api.url, 'GET', path(u.id), { token: u.token })).body.status).toBe('suspended');
-      await waitFor(
-        async () => (await call(api.url, 'GET', path(u.id), { token: u.token })).body.status === 'active',
-        10_000,
-        'suspension to end',
-      );
-      expect(await events(u.id)).toEqual(['user.created', 'user.suspended', 'user.reactivated']);
+      try {
+        const u = await newUser();
+        await suspend(u.id, { reason: 'Short break', until: inFuture(1500) });
+        expect((await call(api.url, 'GET', path(u.id), { token: u.token })).body.status).toBe('suspended');
+        const active = async () => (await call(api.url, 'GET', path(u.id), { token: u.token })).body.status === 'active';
+        await waitFor(active, 10_000, 'suspension to end');
+        expect(await events(u.id)).toEqual(['user.created', 'user.suspended', 'user.reactivated']);
+      } finally {
+        await timed.close();
+      }
     });
   });
 
