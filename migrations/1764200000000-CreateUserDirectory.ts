@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 // As the entity's asExpression has it, character for character (TypeORM compares the two).
-const SEARCH_TEXT = `search_fold(full_name || E'\\n' || email || E'\\n' || coalesce(company_name, ''))`;
+const SEARCH_TEXT = `search_fold(coalesce(full_name, '') || E'\\n' || coalesce(email, '') || E'\\n' || coalesce(company_name, ''))`;
 
 /**
  * What GET /api/v1/users needs at a million users: the text `q` searches with its trigram index, an index per

@@ -3,7 +3,7 @@ import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { call, createUser, RunningApp, startApp } from './support/app';
+import { call, createUser, INTERNAL_TOKEN, RunningApp, startApp, tokenFor } from './support/app';
 import { sql } from './support/database';
 
 const document = parse(readFileSync(resolve(__dirname, '..', 'asyncapi.yaml'), 'utf8'));
@@ -58,6 +58,10 @@ describe('asyncapi.yaml', () => {
       'user.avatar_uploaded',
       'user.deleted',
       'user.quota_threshold_reached',
+      'user.suspended',
+      'user.reactivated',
+      'user.restored',
+      'user.erased',
     ]);
     expect(byAction('receive')).toEqual([
       'interview.created',
@@ -121,6 +125,37 @@ describe('asyncapi.yaml', () => {
       expect(check({ ...createdEvent, timestamp: 'yesterday' })).not.toEqual([]);
       expect(check({ ...updatedEvent, data: { changes: {} } })).not.toEqual([]);
       expect(check({ ...updatedEvent, data: { changes: { email: 'x@example.com' } } })).not.toEqual([]);
+    });
+
+    it('describes the lifecycle events: suspended (with and without until), reactivated, deleted, restored, erased', async () => {
+      const admin = await tokenFor('kc-asyncapi-admin', { admin: true });
+      const internal = { 'x-internal-token': INTERNAL_TOKEN };
+      const { id } = await createUser(api.url);
+      const until = new Date(Date.now() + 86_400_000).toISOString();
+      const steps = [
+        await call(api.url, 'POST', `/api/v1/users/${id}/suspend`, { headers: internal, body: { reason: 'Spam', until } }),
+        await call(api.url, 'POST', `/api/v1/users/${id}/reactivate`, { headers: internal }),
+        await call(api.url, 'POST', `/api/v1/users/${id}/suspend`, { token: admin, body: { reason: 'Fraud check' } }),
+        await call(api.url, 'DELETE', `/api/v1/users/${id}`, { token: admin }),
+        await call(api.url, 'POST', `/api/v1/users/${id}/restore`, { token: admin }),
+        await call(api.url, 'POST', `/api/v1/users/${id}/erase`, { token: admin }),
+      ];
+      expect(steps.map((s) => s.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      const rows = await sql<{ payload: any }>('SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id', [id]);
+      expect(rows.map((r) => r.payload.eventType)).toEqual([
+        'user.created',
+        'user.suspended',
+        'user.reactivated',
+        'user.suspended',
+        'user.deleted',
+        'user.restored',
+        'user.deleted',
+        'user.erased',
+      ]);
+      for (const { payload } of rows) expect({ payload, errors: check(payload) }).toEqual({ payload, errors: [] });
+      const erased = rows[rows.length - 1].payload;
+      expect(check({ ...erased, data: { userId: id, email: 'x@example.com' } })).not.toEqual([]);
+      expect(check({ ...rows[0].payload, data: { reason: '', until } })).not.toEqual([]);
     });
 
     it('describes the events consumed from other services, rejecting malformed ones', () => {

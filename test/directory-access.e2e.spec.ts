@@ -53,6 +53,27 @@ describe('user directory: access', () => {
     }
   });
 
+  it('shows suspended users with status=suspended (admins and services), erased users never', async () => {
+    const company = uniqueCompany();
+    const live = await addUser(api.url, { fullName: 'Still Active', companyName: company });
+    const held = await addUser(api.url, { fullName: 'Held Back', companyName: company });
+    const erased = await addUser(api.url, { fullName: 'Soon Erased', companyName: company });
+    const suspend = await call(api.url, 'POST', `/api/v1/users/${held.id}/suspend`, { ...admin, body: { reason: 'chargeback' } });
+    expect(suspend.status).toBe(200);
+    expect((await call(api.url, 'POST', `/api/v1/users/${erased.id}/erase`, admin)).status).toBe(200);
+
+    for (const auth of [admin, { headers: INTERNAL }]) {
+      const suspended = await listUsers(api.url, { companyName: company, status: 'suspended' }, auth);
+      expect(suspended.body.data).toEqual([expect.objectContaining({ id: held.id, status: 'suspended' })]);
+    }
+    expect((await listUsers(api.url, { companyName: company }, admin)).body.data.map((u: any) => u.id)).toEqual([live.id]);
+    const everyStatus = [];
+    for (const status of ['active', 'suspended', 'deleted']) {
+      everyStatus.push(...(await listUsers(api.url, { id: erased.id, status }, admin)).body.data);
+    }
+    expect(everyStatus).toEqual([]);
+  });
+
   it('fetches a batch of up to 100 ids in one page; unknown ids are absent', async () => {
     const company = uniqueCompany();
     const users = [];

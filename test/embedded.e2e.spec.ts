@@ -122,6 +122,46 @@ describe('embedded database (PGlite)', () => {
     }
   }, 60_000);
 
+  it('runs the account lifecycle on PGlite too: the jobs at start-up, suspension expiry, erasure and its purge', async () => {
+    const admin = await tokenFor('kc-embedded-admin', { admin: true });
+    const token = await tokenFor('kc-embedded-life');
+    const api = await startApp(embeddedConfig({ LIFECYCLE_JOB_INTERVAL_MS: '100' }));
+    try {
+      const pglite = api.app.get(EmbeddedDatabase).pglite;
+      const created = await call(api.url, 'POST', '/api/v1/users', {
+        token,
+        body: { keycloakId: 'kc-embedded-life', email: 'life@example.com', profile: { fullName: 'Li Fe', bio: 'Embedded bio' } },
+      });
+      const id = created.body.id;
+      const until = new Date(Date.now() + 86_400_000).toISOString();
+      expect((await call(api.url, 'POST', `/api/v1/users/${id}/suspend`, { token: admin, body: { reason: 'Spam', until } })).status).toBe(
+        200,
+      );
+      await pglite.query(`UPDATE users SET suspended_until = now() - interval '1 second' WHERE id = $1`, [id]);
+      await waitFor(
+        async () => (await call(api.url, 'GET', `/api/v1/users/${id}`, { token })).body.status === 'active',
+        10_000,
+        'the expiry job',
+      );
+
+      expect((await call(api.url, 'DELETE', `/api/v1/users/${id}`, { token })).status).toBe(200);
+      await pglite.query(`UPDATE users SET deleted_at = now() - interval '31 days' WHERE id = $1`, [id]);
+      await waitFor(async () => (await call(api.url, 'GET', `/api/v1/users/${id}`, { token: admin })).status === 410, 10_000, 'the purge');
+      // No Kafka: the purge deleted the erased user's events, but user.erased.
+      await waitFor(
+        async () => (await pglite.query('SELECT 1 FROM outbox WHERE aggregate_id = $1', [id])).rows.length === 1,
+        10_000,
+        'the scrub',
+      );
+      const rows = await pglite.query<{ row: string }>(`SELECT u::text AS row FROM users u UNION ALL SELECT o::text FROM outbox o`);
+      expect(rows.rows.map((r) => r.row).join('\n')).not.toMatch(/life@example\.com|Embedded bio|Li Fe|kc-embedded-life/);
+      const trail = await call(api.url, 'GET', `/api/v1/users/${id}/audit`, { token: admin });
+      expect(trail.body.data.map((e: any) => [e.action, e.actor])).toEqual([['erased', 'system:purge']]);
+    } finally {
+      await api.close();
+    }
+  }, 60_000);
+
   it('refuses a data directory held by another live process, and takes over one left by a dead process', async () => {
     const holder = spawn('sleep', ['30']);
     try {

@@ -53,7 +53,7 @@ describe('published events', () => {
       const { token, id } = user;
       expect((await call(api.url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: 'hello' } } })).status).toBe(200);
       expect((await call(api.url, 'PATCH', `/api/v1/users/${id}/preferences`, { token, body: { language: 'de-DE' } })).status).toBe(200);
-      await api.app.get(UserRepository).modify(id, (u) => {
+      await api.app.get(UserRepository).modify(id, { actor: 'service', traceId: null }, (u) => {
         u.changeQuota(Quota.create({ maxInterviews: 1, maxStorage: 1000n }));
         u.recordInterviewCreated();
       });

@@ -57,6 +57,10 @@ describe('GET /metrics', () => {
       user_service_outbox_pending_events: 'gauge',
       user_service_outbox_oldest_pending_age_seconds: 'gauge',
       user_service_storage_used_bytes: 'gauge',
+      user_service_users_by_status: 'gauge',
+      user_service_users_erased_total: 'counter',
+      user_service_purge_runs_total: 'counter',
+      user_service_purge_failures_total: 'counter',
     });
     expect(families(exposition).get('process_cpu_user_seconds_total')).toBe('counter');
     expect(families(exposition).get('nodejs_eventloop_lag_seconds')).toBe('gauge');
@@ -106,6 +110,15 @@ describe('GET /metrics', () => {
     expect(valueOf(after, 'user_service_outbox_oldest_pending_age_seconds')).toBe(0);
   });
 
+  it('counts users by status in the database at scrape time', async () => {
+    const rows = await sql<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM users GROUP BY status');
+    const counts = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    for (const status of ['active', 'suspended', 'deleted', 'erased']) {
+      expect({ status, n: valueOf(samples, 'user_service_users_by_status', { status }) }).toEqual({ status, n: counts[status] ?? 0 });
+    }
+    expect(valueOf(samples, 'user_service_users_by_status', { status: 'active' })).toBeGreaterThanOrEqual(1);
+  });
+
   it('the Grafana dashboard queries only metrics the service exposes', () => {
     const dashboard = JSON.parse(readFileSync(resolve(__dirname, '..', 'ops', 'grafana', 'user-service.json'), 'utf8'));
     const panels = dashboard.panels.filter((p: any) => p.type !== 'row');
@@ -142,6 +155,9 @@ describe('GET /metrics', () => {
     metrics.eventDeadLettered('media.uploaded');
     metrics.setConsumerLag('interview-events', 0, 7);
     metrics.avatarUploaded();
+    metrics.userErased();
+    metrics.purgeRan(false);
+    metrics.purgeRan(true);
     const text = await (await fetch(`${api.url}/metrics`)).text();
     const after = parseSamples(text);
     expect(valueOf(after, 'user_service_kafka_events_published_total', { event_type: 'user.created' })).toBe(1);
@@ -150,6 +166,9 @@ describe('GET /metrics', () => {
     expect(valueOf(after, 'user_service_kafka_events_dead_lettered_total', { event_type: 'media.uploaded' })).toBe(1);
     expect(valueOf(after, 'user_service_kafka_consumer_lag', { topic: 'interview-events', partition: '0' })).toBe(7);
     expect(valueOf(after, 'user_service_avatars_uploaded_total')).toBe(1);
+    expect(valueOf(after, 'user_service_users_erased_total')).toBe(1);
+    expect(valueOf(after, 'user_service_purge_runs_total')).toBe(2);
+    expect(valueOf(after, 'user_service_purge_failures_total')).toBe(1);
     if (hasPromtool) expect(promtoolCheck(text)!.problems).toEqual([]);
   });
 });

@@ -202,9 +202,9 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
         10_000,
         'the query spans',
       );
-      // One transaction for the batch: its idempotency insert and the stats update.
+      // One transaction for the batch: its idempotency insert and the stats update (with its audit entries, one statement).
       expect(queries.map((q) => q.name.split(' ')[0])).toEqual(
-        expect.arrayContaining(['pg.query:INSERT', 'pg.query:UPDATE', 'pg.query:COMMIT']),
+        expect.arrayContaining(['pg.query:INSERT', 'pg.query:save_usage', 'pg.query:COMMIT']),
       );
       expect(queries.map((q) => q.parentSpanId)).toEqual(queries.map(() => receive.spanId));
       const [row] = await sql<{ interviews_created: number }>('SELECT interviews_created FROM users WHERE id = $1', [userId]);

@@ -83,7 +83,10 @@ describe('user directory on PostgreSQL', () => {
   it('counts exactly up to the limit it is given, and estimates beyond', async () => {
     const companyName = uniqueCompany();
     for (let i = 0; i < 4; i++) {
-      await repository.create(User.create({ ...uniqueIdentity(), profile: { fullName: `Counted ${i}`, companyName } }));
+      await repository.create(User.create({ ...uniqueIdentity(), profile: { fullName: `Counted ${i}`, companyName } }), {
+        actor: 'service',
+        traceId: 'directory-test',
+      });
     }
     expect(await reader.countMatching({ status: 'active', companyName }, 10)).toEqual({ count: 4, exact: true });
     expect(await reader.countMatching({ status: 'active', companyName }, 4)).toEqual({ count: 4, exact: true });

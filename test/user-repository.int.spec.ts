@@ -29,13 +29,14 @@ describe('PgUserRepository on PostgreSQL', () => {
   });
   afterAll(() => dataSource.destroy());
 
+  const TEST_AUDIT = { actor: 'service', traceId: 'repository-test' };
   const newUser = () => User.create({ ...uniqueIdentity(), profile: { fullName: 'Repo Test' } });
   const outboxCount = async (id: string) => Number((await sql('SELECT count(*) AS n FROM outbox WHERE aggregate_id = $1', [id]))[0].n);
 
   it('round-trips every field, bigints exactly', async () => {
     const user = newUser();
-    await repository.create(user);
-    await repository.modify(user.id, (u) => {
+    await repository.create(user, TEST_AUDIT);
+    await repository.modify(user.id, TEST_AUDIT, (u) => {
       u.updateProfile({ companyName: 'Acme', phone: '+49 30 1234', bio: 'multi\nline' });
       u.updatePreferences({ language: 'fr', notifications: { email: false } });
     });
@@ -50,9 +51,9 @@ describe('PgUserRepository on PostgreSQL', () => {
 
   it('writes nothing when the change throws: no state, no version, no outbox row', async () => {
     const user = newUser();
-    await repository.create(user);
+    await repository.create(user, TEST_AUDIT);
     await expect(
-      repository.modify(user.id, (u) => {
+      repository.modify(user.id, TEST_AUDIT, (u) => {
         u.updateProfile({ bio: 'never saved' });
         throw new Error('boom');
       }),
@@ -65,23 +66,25 @@ describe('PgUserRepository on PostgreSQL', () => {
 
   it('a failed insert leaves no outbox row behind', async () => {
     const first = newUser();
-    await repository.create(first);
+    await repository.create(first, TEST_AUDIT);
     const clash = User.create({ keycloakId: `${first.keycloakId}-2`, email: first.snapshot().email, profile: { fullName: 'Clash' } });
-    await expect(repository.create(clash)).rejects.toBeInstanceOf(EmailTaken);
+    await expect(repository.create(clash, TEST_AUDIT)).rejects.toBeInstanceOf(EmailTaken);
     expect(await outboxCount(clash.id)).toBe(0);
   });
 
   it('serialises concurrent modifications of one user', async () => {
     const user = newUser();
-    await repository.create(user);
-    await Promise.all(Array.from({ length: 10 }, (_, i) => repository.modify(user.id, (u) => u.updateProfile({ bio: `bio ${i}` }))));
+    await repository.create(user, TEST_AUDIT);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => repository.modify(user.id, TEST_AUDIT, (u) => u.updateProfile({ bio: `bio ${i}` }))),
+    );
     expect((await reader.findById(user.id))!.version).toBe(11);
     expect(await outboxCount(user.id)).toBe(11);
   });
 
   it('records usage events once: a copy in the batch or a redelivery is a duplicate; a failure before the commit claims nothing', async () => {
     const user = newUser();
-    await repository.create(user);
+    await repository.create(user, TEST_AUDIT);
     const created = (eventId: string) => ({ eventId, eventType: 'interview.created', userId: user.id });
     const record = (fresh: Array<{ userId: string }>, users: ReadonlyMap<string, UsageRecorder>) => {
       for (const event of fresh) users.get(event.userId)!.recordInterviewCreated();

@@ -30,10 +30,13 @@ const pool = new Pool({
 
 // The same text as src/users/persistence/pg-user.reader.ts, with the column list of user.mapper.ts.
 const COLUMNS = `id, keycloak_id AS "keycloakId", email, status, full_name AS "fullName", company_name AS "companyName",
-  phone, bio, avatar_url AS "avatarUrl", interviews_created AS "interviewsCreated",
+  phone, bio, avatar_url AS "avatarUrl", avatar_keys AS "avatarKeys",
+  interviews_created AS "interviewsCreated",
   interviews_active AS "interviewsActive", candidates_total AS "candidatesTotal", storage_used AS "storageUsed",
   max_interviews AS "maxInterviews", max_storage AS "maxStorage", preferences, version,
-  created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`;
+  created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt", erased_at AS "erasedAt",
+  suspension_reason AS "suspensionReason", suspended_at AS "suspendedAt", suspended_until AS "suspendedUntil",
+  legal_hold_reason AS "legalHoldReason", legal_hold_at AS "legalHoldAt"`;
 const SELECT_BY_ID = `SELECT ${COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL`;
 
 // The service's own statement: the user and its outbox row in one atomic, named statement.

@@ -6,12 +6,19 @@ import { ApiNoSecurity } from './openapi';
 import { Actor, TokenVerifier } from './token-verifier';
 
 const PUBLIC = 'auth:public';
-const INTERNAL_ONLY = 'auth:internal-only';
+const ONLY_FOR = 'auth:only-for';
+
+/** Callers a route may be restricted to: admins (the AUTH_ADMIN_ROLE realm role) and other services (internal token). */
+type Privileged = 'admin' | 'internal';
 
 /** Health, metrics and the embedded store's avatar files: no token (and `security: []` in the OpenAPI document). Everything else needs one. */
 export const Public = () => applyDecorators(SetMetadata(PUBLIC, true), ApiNoSecurity());
 /** Endpoints only other services may call (user tokens, even admin ones, get 403). */
-export const InternalOnly = () => SetMetadata(INTERNAL_ONLY, true);
+export const InternalOnly = () => SetMetadata(ONLY_FOR, ['internal']);
+/** Endpoints only admins may call (other people and the internal token get 403, whatever the user). */
+export const AdminOnly = () => SetMetadata(ONLY_FOR, ['admin']);
+/** Endpoints for admins and other services: a person's token gets 403, even on their own record. */
+export const AdminOrInternal = () => SetMetadata(ONLY_FOR, ['admin', 'internal']);
 
 export type AuthedRequest = FastifyRequest & { actor?: Actor; authentication?: Promise<Actor> };
 
@@ -30,24 +37,27 @@ export class AuthGuard implements CanActivate {
     const rules = this.rulesFor(context);
     if (rules.public) return true;
     const request = context.switchToHttp().getRequest<AuthedRequest>();
-    request.actor = await authenticate(this.verifier, request);
-    if (rules.internalOnly && request.actor.kind !== 'internal') {
-      throw new AccessDenied('This endpoint is for internal services only');
+    const actor = (request.actor = await authenticate(this.verifier, request));
+    const kind: Privileged | null = actor.kind === 'internal' ? 'internal' : actor.admin ? 'admin' : null;
+    if (rules.onlyFor && !(kind && rules.onlyFor.includes(kind))) {
+      throw new AccessDenied(
+        `This endpoint is for ${rules.onlyFor.map((k) => (k === 'admin' ? 'admins' : 'internal services')).join(' and ')} only`,
+      );
     }
     return true;
   }
 
   /** Route metadata never changes, so it is read once per handler rather than on every request. */
-  private readonly rules = new WeakMap<object, { public: boolean; internalOnly: boolean }>();
+  private readonly rules = new WeakMap<object, { public: boolean; onlyFor: Privileged[] | null }>();
 
-  private rulesFor(context: ExecutionContext): { public: boolean; internalOnly: boolean } {
+  private rulesFor(context: ExecutionContext): { public: boolean; onlyFor: Privileged[] | null } {
     const handler = context.getHandler();
     let rules = this.rules.get(handler);
     if (!rules) {
       const targets = [handler, context.getClass()];
       rules = {
         public: this.reflector.getAllAndOverride<boolean>(PUBLIC, targets) ?? false,
-        internalOnly: this.reflector.getAllAndOverride<boolean>(INTERNAL_ONLY, targets) ?? false,
+        onlyFor: this.reflector.getAllAndOverride<Privileged[]>(ONLY_FOR, targets) ?? null,
       };
       this.rules.set(handler, rules);
     }

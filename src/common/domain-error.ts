@@ -54,3 +54,10 @@ export class IdempotencyKeyReused extends DomainError {
     super('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for another user or endpoint; send a new key');
   }
 }
+
+/** A page cursor that is not one of ours, or was made for another list. */
+export class InvalidCursor extends DomainError {
+  constructor() {
+    super('INVALID_CURSOR', 'The cursor is malformed or belongs to another list; start again from the first page');
+  }
+}

@@ -71,6 +71,15 @@ describe('loadConfig', () => {
     expect(problems({ IDEMPOTENCY_KEY_TTL_HOURS: '0' })).toEqual([
       'IDEMPOTENCY_KEY_TTL_HOURS must be a whole number from 1 to 8760 (got "0")',
     ]);
+    expect(loadConfig({}).lifecycle).toEqual({ deletionGraceDays: 30, auditRetentionDays: 365, jobIntervalMs: 60000, jobBatchSize: 100 });
+    expect(
+      loadConfig({ DELETION_GRACE_DAYS: '7', AUDIT_RETENTION_DAYS: '90', LIFECYCLE_JOB_INTERVAL_MS: '0', LIFECYCLE_JOB_BATCH_SIZE: '10' })
+        .lifecycle,
+    ).toEqual({ deletionGraceDays: 7, auditRetentionDays: 90, jobIntervalMs: 0, jobBatchSize: 10 });
+    expect(problems({ DELETION_GRACE_DAYS: '-1', AUDIT_RETENTION_DAYS: '0' })).toEqual([
+      'DELETION_GRACE_DAYS must be a whole number from 0 to 3650 (got "-1")',
+      'AUDIT_RETENTION_DAYS must be a whole number from 1 to 36500 (got "0")',
+    ]);
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).corsOrigins).toEqual([
       'https://a.example.com',
       'http://localhost:5173',

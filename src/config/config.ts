@@ -77,6 +77,16 @@ export abstract class AppConfig {
   metricsEnabled!: boolean;
   /** Idempotency-Key records older than this are deleted; the key then counts as new. */
   idempotencyKeyTtlHours!: number;
+  lifecycle!: {
+    /** A soft-deleted user may be restored this long; then the purge erases it. */
+    deletionGraceDays: number;
+    /** Audit entries older than this are deleted. */
+    auditRetentionDays: number;
+    /** How often every instance runs the jobs (suspension expiry, purge, audit retention); 0: never (tests run them by hand). */
+    jobIntervalMs: number;
+    /** Users (or audit rows, outbox rows) per job transaction. */
+    jobBatchSize: number;
+  };
   /** Requests slower than this are logged (at warn) even when they succeed. */
   slowRequestMs!: number;
   /** Origins allowed by CORS; empty: CORS is off. */
@@ -182,6 +192,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: read.oneOf('LOG_LEVEL', ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'], nodeEnv === 'test' ? 'warn' : 'info'),
     metricsEnabled: read.bool('METRICS_ENABLED', true),
     idempotencyKeyTtlHours: read.int('IDEMPOTENCY_KEY_TTL_HOURS', 24, 1, 24 * 365),
+    lifecycle: {
+      deletionGraceDays: read.int('DELETION_GRACE_DAYS', 30, 0, 3650),
+      auditRetentionDays: read.int('AUDIT_RETENTION_DAYS', 365, 1, 36500),
+      jobIntervalMs: read.int('LIFECYCLE_JOB_INTERVAL_MS', 60_000, 0, 86_400_000),
+      jobBatchSize: read.int('LIFECYCLE_JOB_BATCH_SIZE', 100, 1, 10_000),
+    },
     slowRequestMs: read.int('LOG_SLOW_REQUEST_MS', 1000, 1, 3_600_000),
     corsOrigins: read.origins('CORS_ORIGINS'),
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),

@@ -9,6 +9,7 @@ import { CreateIdempotencyKeys1763900000000 } from '../../migrations/17639000000
 import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAvatarKeys';
 import { NotifyOutboxPerSchema1764100000000 } from '../../migrations/1764100000000-NotifyOutboxPerSchema';
 import { CreateUserDirectory1764200000000 } from '../../migrations/1764200000000-CreateUserDirectory';
+import { AccountLifecycle1764300000000 } from '../../migrations/1764300000000-AccountLifecycle';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   AddAvatarKeys1764000000000,
   NotifyOutboxPerSchema1764100000000,
   CreateUserDirectory1764200000000,
+  AccountLifecycle1764300000000,
 ];
 
 // The directory's search (migration CreateUserDirectory) needs both. Required, not imported: the contrib

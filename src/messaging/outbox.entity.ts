@@ -4,6 +4,9 @@ import { Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 @Entity('outbox')
 @Unique('outbox_event_id_key', ['eventId'])
 @Index('idx_outbox_unpublished', ['id'], { where: 'published_at IS NULL' })
+// Erasure deletes a user's published events; the purge finds erased users by their user.erased event.
+@Index('idx_outbox_aggregate_id', ['aggregateId'])
+@Index('idx_outbox_erased', ['aggregateId'], { where: `event_type = 'user.erased'` })
 export class OutboxEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'outbox_pkey' }) id: string;
   @Column({ name: 'event_id', type: 'uuid' }) eventId: string;

@@ -24,9 +24,14 @@ export class DatabaseStats implements OnModuleInit {
   onModuleInit(): void {
     this.metrics.onScrape(async () => {
       try {
-        const [backlog, storage] = await Promise.all([this.outboxBacklog(), withTimeout(this.users.totalStorageUsed())]);
+        const [backlog, storage, statuses] = await Promise.all([
+          this.outboxBacklog(),
+          withTimeout(this.users.totalStorageUsed()),
+          withTimeout(this.users.countByStatus()),
+        ]);
         this.metrics.setOutboxBacklog(backlog.pending, backlog.oldestAgeSeconds);
         this.metrics.setStorageUsed(Number(storage));
+        this.metrics.setUsersByStatus(statuses);
       } catch (error) {
         // The scrape still answers (process metrics matter most when the database is in trouble).
         this.logger.warn(`Database gauges not refreshed: ${(error as Error).message}`);

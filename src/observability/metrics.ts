@@ -60,6 +60,21 @@ export class Metrics {
     'Age of the oldest unpublished outbox row (0 when none is pending)',
   );
   private readonly storageUsed = this.gauge('user_service_storage_used_bytes', 'Storage used by all live users, in bytes');
+  private readonly usersByStatus = new Gauge({
+    name: 'user_service_users_by_status',
+    help: 'Users in each status (active, suspended, deleted, erased), read from the database at scrape time',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  private readonly erasures = this.counter('user_service_users_erased_total', 'Users erased, by an admin or the purge job');
+  private readonly purgeRuns = this.counter(
+    'user_service_purge_runs_total',
+    'Runs of the purge job (erasing users deleted longer ago than the grace window)',
+  );
+  private readonly purgeFailures = this.counter(
+    'user_service_purge_failures_total',
+    'Purge runs that failed, or left a user they could not erase (the next run tries again)',
+  );
 
   /** False with METRICS_ENABLED=false: requests and database calls are not timed (no per-request metrics work). */
   readonly timing: boolean;
@@ -99,6 +114,16 @@ export class Metrics {
   }
   setStorageUsed(bytes: number): void {
     this.storageUsed.set(bytes);
+  }
+  setUsersByStatus(counts: Record<string, number>): void {
+    for (const [status, n] of Object.entries(counts)) this.usersByStatus.set({ status }, n);
+  }
+  userErased(): void {
+    this.erasures.inc();
+  }
+  purgeRan(failed: boolean): void {
+    this.purgeRuns.inc();
+    if (failed) this.purgeFailures.inc();
   }
 
   /** Times a database call under a fixed operation name (never a value from the request). */

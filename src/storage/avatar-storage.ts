@@ -51,6 +51,13 @@ export abstract class AvatarStorage {
   abstract put(objects: AvatarObject[]): Promise<void>;
   /** Deletes the objects; keys that do not exist are fine. */
   abstract remove(keys: string[]): Promise<void>;
+  /**
+   * Deletes every object of a user: all keys under `users/<userId>/`, listed from the store rather than taken from
+   * the database, so that objects a failed upload or delete left behind go too. Returns how many there were.
+   */
+  abstract removeAllOf(userId: string): Promise<number>;
+  /** One object's bytes and content type. */
+  abstract read(key: string): Promise<{ body: Buffer; contentType: string }>;
   /** Where clients fetch the object. */
   abstract publicUrl(key: string): string;
 }
@@ -60,4 +67,17 @@ export const AVATAR_KEY = /^users\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 export function assertAvatarKey(key: string): void {
   if (!AVATAR_KEY.test(key)) throw new Error(`Not an avatar key: ${key}`);
+}
+
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The prefix of a user's objects, `users/<id>/`; only for a lower-case UUID, so that no prefix reaches beyond one user. */
+export function userPrefix(userId: string): string {
+  if (!USER_ID.test(userId)) throw new Error(`Not a user id: ${userId}`);
+  return `users/${userId}/`;
+}
+
+/** The type an avatar key's extension stands for (keys are made by us: .jpg or .png). */
+export function contentTypeOf(key: string): string {
+  return key.endsWith('.png') ? 'image/png' : 'image/jpeg';
 }

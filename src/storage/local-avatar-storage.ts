@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AppConfig } from '../config/config';
-import { assertAvatarKey, AvatarObject, AvatarStorage, unavailableOnError } from './avatar-storage';
+import { assertAvatarKey, AvatarObject, AvatarStorage, contentTypeOf, unavailableOnError, userPrefix } from './avatar-storage';
 
 /** The embedded default: avatars under DATA_DIR/avatars, served by the service at /avatars/<key>. */
 export class LocalAvatarStorage extends AvatarStorage {
@@ -51,6 +51,24 @@ export class LocalAvatarStorage extends AvatarStorage {
       await rmdir(dir).catch(() => undefined);
       await rmdir(dirname(dir)).catch(() => undefined);
     }
+  }
+
+  async removeAllOf(userId: string): Promise<number> {
+    const dir = join(this.root, ...userPrefix(userId).split('/'));
+    return unavailableOnError({ operation: 'rm', key: userPrefix(userId) }, async () => {
+      const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return [];
+        throw error;
+      });
+      await rm(dir, { recursive: true, force: true });
+      return entries.filter((entry) => entry.isFile()).length;
+    });
+  }
+
+  async read(key: string): Promise<{ body: Buffer; contentType: string }> {
+    assertAvatarKey(key);
+    const body = await unavailableOnError({ operation: 'read', key }, () => readFile(this.pathOf(key)));
+    return { body, contentType: contentTypeOf(key) };
   }
 
   publicUrl(key: string): string {

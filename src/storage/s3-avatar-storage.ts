@@ -3,7 +3,16 @@ import * as https from 'node:https';
 import { Logger } from '@nestjs/common';
 import { Client } from 'minio';
 import { AppConfig } from '../config/config';
-import { assertAvatarKey, AVATAR_CACHE_CONTROL, AvatarObject, AvatarStorage, StorageUnavailable, StoreCall } from './avatar-storage';
+import {
+  assertAvatarKey,
+  AVATAR_CACHE_CONTROL,
+  AvatarObject,
+  AvatarStorage,
+  contentTypeOf,
+  StorageUnavailable,
+  StoreCall,
+  userPrefix,
+} from './avatar-storage';
 
 /**
  * Pooled connections idle this long are closed by us, before most servers would (Node's default keep-alive
@@ -89,6 +98,31 @@ export class S3AvatarStorage extends AvatarStorage {
     if (failed.length > 0) throw new StorageUnavailable(new Error(`S3 refused to delete: ${JSON.stringify(failed)}`), call);
   }
 
+  async removeAllOf(userId: string): Promise<number> {
+    const prefix = userPrefix(userId);
+    await this.ensureBucket();
+    const keys = await this.call({ operation: 'LIST', key: prefix }, (client) => listKeys(client, this.bucket, prefix));
+    // S3 deletes at most 1,000 keys per request.
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const call = { operation: 'DELETE', key: `${prefix}* (${batch.length})` };
+      const results = await this.call(call, (client) => client.removeObjects(this.bucket, batch));
+      const failed = results.filter((r) => (r as { Code?: string }).Code);
+      if (failed.length > 0) throw new StorageUnavailable(new Error(`S3 refused to delete: ${JSON.stringify(failed)}`), call);
+    }
+    return keys.length;
+  }
+
+  async read(key: string): Promise<{ body: Buffer; contentType: string }> {
+    assertAvatarKey(key);
+    const body = await this.call({ operation: 'GET', key }, async (client) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await client.getObject(this.bucket, key)) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    });
+    return { body, contentType: contentTypeOf(key) };
+  }
+
   publicUrl(key: string): string {
     return `${this.baseUrl}/${key}`;
   }
@@ -148,6 +182,18 @@ export class S3AvatarStorage extends AvatarStorage {
       }
     });
   }
+}
+
+/** Every key under `prefix` (minio lists in pages of 1,000 and follows the continuation itself). */
+function listKeys(client: Client, bucket: string, prefix: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const keys: string[] = [];
+    client
+      .listObjectsV2(bucket, prefix, true)
+      .on('data', (object) => object.name && keys.push(object.name))
+      .on('error', reject)
+      .on('end', () => resolve(keys));
+  });
 }
 
 /** The socket was closed under the request: reset by the peer, or written to after its close. */

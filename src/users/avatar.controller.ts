@@ -8,9 +8,12 @@ import { CurrentActor } from '../common/auth.guard';
 import { assertVersion, parseIfMatch, withEtag } from '../common/etag';
 import { MULTIPART } from '../common/request-bodies';
 import { Actor } from '../common/token-verifier';
+import { CurrentAudit } from './audit-context';
+import { AuditContext } from './domain/audit';
 import { AvatarProcessor } from '../storage/avatar-processor';
 import { UuidParam } from '../common/uuid.pipe';
 import { readAvatarUpload } from './avatar-upload';
+import { assertMayChange } from './commands/modify-user';
 import { RemoveAvatar } from './commands/remove-avatar';
 import { ReplaceAvatar } from './commands/replace-avatar';
 import { GetUser } from './queries/get-user';
@@ -56,8 +59,9 @@ export class AvatarController {
   @ApiOkResponse({ type: AvatarResponse, headers: ETAG_HEADER })
   @ApiErrors(
     [400, 'VALIDATION_FAILED, BAD_REQUEST'],
-    [403, 'ACCESS_DENIED'],
+    [403, 'ACCESS_DENIED, ACCOUNT_SUSPENDED'],
     [404, 'USER_NOT_FOUND'],
+    [410, 'USER_ERASED'],
     [408, 'REQUEST_TIMEOUT'],
     [412, 'VERSION_MISMATCH'],
     [413, 'PAYLOAD_TOO_LARGE'],
@@ -67,6 +71,7 @@ export class AvatarController {
   )
   async upload(
     @CurrentActor() actor: Actor,
+    @CurrentAudit() audit: AuditContext,
     @UuidParam() id: string,
     @Headers('if-match') ifMatchHeader: string | undefined,
     @Req() request: FastifyRequest,
@@ -75,11 +80,12 @@ export class AvatarController {
     // 404 / 403 / 412 before reading 5 MB and decoding them; checked again under the row lock.
     const ifMatch = parseIfMatch(ifMatchHeader);
     const user = await this.queries.execute(new GetUser(actor, { id }));
+    assertMayChange(actor, user.view.status);
     assertVersion(ifMatch, user.version);
 
     const replaced = await this.processor.admit(async () => {
       const image = await readAvatarUpload(request);
-      return this.commands.execute(new ReplaceAvatar(actor, id, image, ifMatch));
+      return this.commands.execute(new ReplaceAvatar(actor, audit, id, image, ifMatch));
     });
     return withEtag(reply, replaced);
   }
@@ -92,18 +98,20 @@ export class AvatarController {
   @ApiOkResponse({ type: AvatarDeletedResponse, headers: ETAG_HEADER })
   @ApiErrors(
     [400, 'VALIDATION_FAILED'],
-    [403, 'ACCESS_DENIED'],
+    [403, 'ACCESS_DENIED, ACCOUNT_SUSPENDED'],
     [404, 'USER_NOT_FOUND'],
+    [410, 'USER_ERASED'],
     [412, 'VERSION_MISMATCH'],
     [503, 'SERVICE_UNAVAILABLE'],
   )
   async remove(
     @CurrentActor() actor: Actor,
+    @CurrentAudit() audit: AuditContext,
     @UuidParam() id: string,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { version } = await this.commands.execute(new RemoveAvatar(actor, id, parseIfMatch(ifMatch)));
+    const { version } = await this.commands.execute(new RemoveAvatar(actor, audit, id, parseIfMatch(ifMatch)));
     return withEtag(reply, { view: { message: 'Avatar deleted successfully' }, version });
   }
 }

@@ -7,6 +7,8 @@ import { CurrentActor, InternalOnly } from '../common/auth.guard';
 import { parseIdempotencyKey } from '../common/idempotency-key';
 import { parseIfMatch, withEtag } from '../common/etag';
 import { Actor } from '../common/token-verifier';
+import { CurrentAudit } from './audit-context';
+import { AuditContext } from './domain/audit';
 import { UuidParam } from '../common/uuid.pipe';
 import { IncrementInterviews } from './commands/increment-interviews';
 import { SetQuota } from './commands/set-quota';
@@ -32,7 +34,7 @@ export class UsageController {
   @ApiUserId()
   @ApiIfNoneMatch()
   @ApiOkResponse({ type: UsageStatsResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [410, 'USER_ERASED'])
   async stats(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -48,15 +50,22 @@ export class UsageController {
   @ApiUserId()
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeats with the same key apply once and get the same response' })
   @ApiOkResponse({ type: UsageStatsResponse })
-  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [422, 'IDEMPOTENCY_KEY_REUSED'])
+  @ApiErrors(
+    [400, 'VALIDATION_FAILED, BAD_REQUEST'],
+    [403, 'ACCESS_DENIED'],
+    [404, 'USER_NOT_FOUND'],
+    [410, 'USER_ERASED'],
+    [422, 'IDEMPOTENCY_KEY_REUSED'],
+  )
   @HttpCode(200)
   async incrementInterviews(
     @CurrentActor() actor: Actor,
+    @CurrentAudit() audit: AuditContext,
     @UuidParam() id: string,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const result = await this.commands.execute(new IncrementInterviews(actor, id, parseIdempotencyKey(idempotencyKey)));
+    const result = await this.commands.execute(new IncrementInterviews(actor, audit, id, parseIdempotencyKey(idempotencyKey)));
     if (result.replayed) void reply.header('idempotent-replayed', 'true');
     return result.view;
   }
@@ -66,7 +75,7 @@ export class UsageController {
   @ApiUserId()
   @ApiIfNoneMatch()
   @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [410, 'USER_ERASED'])
   async quota(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -82,14 +91,21 @@ export class UsageController {
   @ApiUserId()
   @ApiIfMatch()
   @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
+  @ApiErrors(
+    [400, 'VALIDATION_FAILED, BAD_REQUEST'],
+    [403, 'ACCESS_DENIED'],
+    [404, 'USER_NOT_FOUND'],
+    [410, 'USER_ERASED'],
+    [412, 'VERSION_MISMATCH'],
+  )
   async setQuota(
     @CurrentActor() actor: Actor,
+    @CurrentAudit() audit: AuditContext,
     @UuidParam() id: string,
     @Body() body: SetQuotaDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return withEtag(reply, await this.commands.execute(new SetQuota(actor, id, body, parseIfMatch(ifMatch))));
+    return withEtag(reply, await this.commands.execute(new SetQuota(actor, audit, id, body, parseIfMatch(ifMatch))));
   }
 }

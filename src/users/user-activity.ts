@@ -3,7 +3,17 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Observable, tap } from 'rxjs';
 
-export type UserAction = 'user_create' | 'user_update' | 'user_delete' | 'preferences_update';
+export type UserAction =
+  | 'user_create'
+  | 'user_update'
+  | 'user_delete'
+  | 'preferences_update'
+  | 'user_suspend'
+  | 'user_reactivate'
+  | 'user_restore'
+  | 'user_erase'
+  | 'legal_hold_place'
+  | 'legal_hold_release';
 
 const ACTIVITY = 'users:activity';
 

@@ -41,11 +41,19 @@ export class PreferencesFieldsResponse implements PreferencesFields {
   @ApiProperty({ type: NotificationsResponse }) notifications: NotificationsResponse;
 }
 
+export class SuspensionResponse {
+  @ApiProperty({ description: "The admin's reason, shown to the person", example: 'Repeated spam to candidates' }) reason: string;
+  @ApiProperty({ format: 'date-time' }) since: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When it ends by itself; null: until reactivated' })
+  until: string | null;
+}
+
 export class UserResponse implements UserView {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ example: 'kc-demo' }) keycloakId: string;
   @ApiProperty({ format: 'email' }) email: string;
-  @ApiProperty({ enum: ['active', 'deleted'] }) status: UserView['status'];
+  @ApiProperty({ enum: ['active', 'suspended'], description: 'Deleted users are 404, erased ones 410' }) status: UserView['status'];
+  @ApiProperty({ type: SuspensionResponse, nullable: true, description: 'Present while suspended' }) suspension: SuspensionResponse | null;
   @ApiProperty({ type: ProfileResponse }) profile: ProfileResponse;
   @ApiProperty({ type: StatsResponse }) stats: StatsResponse;
   @ApiProperty({ type: QuotaResponse }) quota: QuotaResponse;

@@ -9,6 +9,8 @@ export interface UserView {
   keycloakId: string;
   email: string;
   status: UserStatus;
+  /** Why and until when the user is suspended; null unless suspended. */
+  suspension: { reason: string; since: string; until: string | null } | null;
   profile: ProfileFields & { avatarUrl: string | null };
   stats: { interviewsCreated: number; interviewsActive: number; candidatesTotal: number; storageUsed: number };
   quota: { maxInterviews: number; maxStorage: number };
@@ -35,6 +37,14 @@ export function toUserView(state: UserState): UserView {
     keycloakId: state.keycloakId,
     email: state.email,
     status: state.status,
+    suspension:
+      state.status === 'suspended' && state.suspension
+        ? {
+            reason: state.suspension.reason,
+            since: state.suspension.since.toISOString(),
+            until: state.suspension.until?.toISOString() ?? null,
+          }
+        : null,
     profile: { ...profile.fields(), avatarUrl: profile.avatarUrl },
     stats: {
       interviewsCreated: stats.interviewsCreated,
@@ -82,4 +92,12 @@ export function toQuotaView({ stats, quota }: Pick<UserState, 'stats' | 'quota'>
     storage: { ...quota.storage(stats), usedFormatted: formatBytes(stats.storageUsed), limitFormatted: formatBytes(quota.maxStorage) },
     exceeded: quota.exceeded(stats),
   };
+}
+
+export interface LegalHoldView {
+  legalHold: { reason: string; since: string } | null;
+}
+
+export function toLegalHoldView({ legalHold }: Pick<UserState, 'legalHold'>): LegalHoldView {
+  return { legalHold: legalHold ? { reason: legalHold.reason, since: legalHold.since.toISOString() } : null };
 }

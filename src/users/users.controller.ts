@@ -6,6 +6,8 @@ import { CurrentActor } from '../common/auth.guard';
 import { parseIfMatch, withEtag } from '../common/etag';
 import { ApiErrors, ApiIfMatch, ApiIfNoneMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { Actor } from '../common/token-verifier';
+import { CurrentAudit } from './audit-context';
+import { AuditContext } from './domain/audit';
 import { UuidParam } from '../common/uuid.pipe';
 import { CreateUser } from './commands/create-user';
 import { DeleteUser } from './commands/delete-user';
@@ -38,8 +40,13 @@ export class UsersController {
     headers: { ...ETAG_HEADER, Location: { description: 'The new user', schema: { type: 'string' } } },
   })
   @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [409, 'EMAIL_TAKEN, KEYCLOAK_ID_TAKEN'])
-  async create(@CurrentActor() actor: Actor, @Body() body: CreateUserDto, @Res({ passthrough: true }) reply: FastifyReply) {
-    const created = await this.commands.execute(new CreateUser(actor, body));
+  async create(
+    @CurrentActor() actor: Actor,
+    @CurrentAudit() audit: AuditContext,
+    @Body() body: CreateUserDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const created = await this.commands.execute(new CreateUser(actor, audit, body));
     void reply.header('location', `/api/v1/users/${created.view.id}`);
     return withEtag(reply, created);
   }
@@ -78,7 +85,7 @@ export class UsersController {
   @ApiUserId()
   @ApiIfNoneMatch()
   @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [410, 'USER_ERASED'])
   async get(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -94,15 +101,22 @@ export class UsersController {
   @ApiUserId()
   @ApiIfMatch()
   @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
+  @ApiErrors(
+    [400, 'VALIDATION_FAILED, BAD_REQUEST'],
+    [403, 'ACCESS_DENIED, ACCOUNT_SUSPENDED'],
+    [404, 'USER_NOT_FOUND'],
+    [410, 'USER_ERASED'],
+    [412, 'VERSION_MISMATCH'],
+  )
   async update(
     @CurrentActor() actor: Actor,
+    @CurrentAudit() audit: AuditContext,
     @UuidParam() id: string,
     @Body() body: UpdateUserDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return withEtag(reply, await this.commands.execute(new UpdateProfile(actor, id, body.profile ?? {}, parseIfMatch(ifMatch))));
+    return withEtag(reply, await this.commands.execute(new UpdateProfile(actor, audit, id, body.profile ?? {}, parseIfMatch(ifMatch))));
   }
 
   @Put(':id/profile')
@@ -111,27 +125,43 @@ export class UsersController {
   @ApiUserId()
   @ApiIfMatch()
   @ApiOkResponse({ type: UserResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
+  @ApiErrors(
+    [400, 'VALIDATION_FAILED, BAD_REQUEST'],
+    [403, 'ACCESS_DENIED, ACCOUNT_SUSPENDED'],
+    [404, 'USER_NOT_FOUND'],
+    [410, 'USER_ERASED'],
+    [412, 'VERSION_MISMATCH'],
+  )
   async replaceProfile(
     @CurrentActor() actor: Actor,
+    @CurrentAudit() audit: AuditContext,
     @UuidParam() id: string,
     @Body() body: NewProfileDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return withEtag(reply, await this.commands.execute(new ReplaceProfile(actor, id, body, parseIfMatch(ifMatch))));
+    return withEtag(reply, await this.commands.execute(new ReplaceProfile(actor, audit, id, body, parseIfMatch(ifMatch))));
   }
 
   @Delete(':id')
   @RecordsActivity('user_delete', 'User deleted')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Soft delete: the user is 404 afterwards; email and Keycloak id may register again' })
+  @ApiOperation({
+    summary:
+      'Soft delete: the user is 404 afterwards; email and Keycloak id may register again. Admins may restore it within ' +
+      'DELETION_GRACE_DAYS; after that it is erased. A suspended person may delete their own account.',
+  })
   @ApiUserId()
   @ApiIfMatch()
   @ApiOkResponse({ type: DeletedResponse })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
-  async delete(@CurrentActor() actor: Actor, @UuidParam() id: string, @Headers('if-match') ifMatch: string | undefined) {
-    await this.commands.execute(new DeleteUser(actor, id, parseIfMatch(ifMatch)));
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [410, 'USER_ERASED'], [412, 'VERSION_MISMATCH'])
+  async delete(
+    @CurrentActor() actor: Actor,
+    @CurrentAudit() audit: AuditContext,
+    @UuidParam() id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+  ) {
+    await this.commands.execute(new DeleteUser(actor, audit, id, parseIfMatch(ifMatch)));
     return { message: 'User deleted successfully' };
   }
 
@@ -140,7 +170,7 @@ export class UsersController {
   @ApiUserId()
   @ApiIfNoneMatch()
   @ApiOkResponse({ type: PreferencesResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'])
+  @ApiErrors([400, 'VALIDATION_FAILED'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [410, 'USER_ERASED'])
   async getPreferences(
     @CurrentActor() actor: Actor,
     @UuidParam() id: string,
@@ -156,14 +186,21 @@ export class UsersController {
   @ApiUserId()
   @ApiIfMatch()
   @ApiOkResponse({ type: PreferencesResponse, headers: ETAG_HEADER })
-  @ApiErrors([400, 'VALIDATION_FAILED, BAD_REQUEST'], [403, 'ACCESS_DENIED'], [404, 'USER_NOT_FOUND'], [412, 'VERSION_MISMATCH'])
+  @ApiErrors(
+    [400, 'VALIDATION_FAILED, BAD_REQUEST'],
+    [403, 'ACCESS_DENIED, ACCOUNT_SUSPENDED'],
+    [404, 'USER_NOT_FOUND'],
+    [410, 'USER_ERASED'],
+    [412, 'VERSION_MISMATCH'],
+  )
   async updatePreferences(
     @CurrentActor() actor: Actor,
+    @CurrentAudit() audit: AuditContext,
     @UuidParam() id: string,
     @Body() body: UpdatePreferencesDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return withEtag(reply, await this.commands.execute(new UpdatePreferences(actor, id, body, parseIfMatch(ifMatch))));
+    return withEtag(reply, await this.commands.execute(new UpdatePreferences(actor, audit, id, body, parseIfMatch(ifMatch))));
   }
 }

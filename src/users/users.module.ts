@@ -23,10 +23,27 @@ import { SetQuotaHandler } from './commands/set-quota';
 import { GetQuotaHandler } from './queries/get-quota';
 import { GetStatsHandler } from './queries/get-stats';
 import { UsageController } from './usage.controller';
+import { EraseUserHandler } from './commands/erase-user';
+import { PlaceLegalHoldHandler } from './commands/place-legal-hold';
+import { ReactivateUserHandler } from './commands/reactivate-user';
+import { ReleaseLegalHoldHandler } from './commands/release-legal-hold';
+import { RestoreUserHandler } from './commands/restore-user';
+import { SuspendUserHandler } from './commands/suspend-user';
+import { AuditRetention } from './jobs/audit-retention';
+import { DeletionPurge } from './jobs/deletion-purge';
+import { LifecycleJobs } from './jobs/lifecycle-jobs';
+import { SuspensionExpiry } from './jobs/suspension-expiry';
+import { LifecycleController } from './lifecycle.controller';
+import { AuditTrail } from './persistence/audit-trail';
+import { PgAuditTrail } from './persistence/pg-audit-trail';
+import { PrivacyController } from './privacy.controller';
+import { ExportUserHandler } from './queries/export-user';
+import { GetAuditTrailHandler } from './queries/get-audit-trail';
+import { GetLegalHoldHandler } from './queries/get-legal-hold';
 
 @Module({
   imports: [CqrsModule],
-  controllers: [UsersController, DirectoryController, UsageController, AvatarController],
+  controllers: [UsersController, DirectoryController, UsageController, AvatarController, LifecycleController, PrivacyController],
   providers: [
     { provide: UserRepository, useClass: PgUserRepository },
     { provide: UserReader, useClass: PgUserReader },
@@ -46,7 +63,21 @@ import { UsageController } from './usage.controller';
     SetQuotaHandler,
     GetStatsHandler,
     GetQuotaHandler,
+    { provide: AuditTrail, useClass: PgAuditTrail },
+    SuspendUserHandler,
+    ReactivateUserHandler,
+    RestoreUserHandler,
+    EraseUserHandler,
+    PlaceLegalHoldHandler,
+    ReleaseLegalHoldHandler,
+    GetLegalHoldHandler,
+    GetAuditTrailHandler,
+    ExportUserHandler,
+    SuspensionExpiry,
+    DeletionPurge,
+    AuditRetention,
+    LifecycleJobs,
   ],
-  exports: [UserRepository, UserReader],
+  exports: [UserRepository, UserReader, AuditTrail],
 })
 export class UsersModule {}

@@ -17,6 +17,8 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
     DATABASE_MIGRATIONS_RUN: 'false',
     AUTH_JWT_SECRET: TEST_SECRET,
     INTERNAL_API_TOKEN: INTERNAL_TOKEN,
+    // The lifecycle jobs run when a test says so (or sets an interval), not behind another test's back.
+    LIFECYCLE_JOB_INTERVAL_MS: '0',
     ...env,
   });
 }

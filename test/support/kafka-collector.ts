@@ -11,7 +11,17 @@ export interface Received {
   timestamp: number;
 }
 
-const USER_TOPICS = ['user.created', 'user.updated', 'user.deleted', 'user.avatar_uploaded', 'user.quota_threshold_reached'];
+const USER_TOPICS = [
+  'user.created',
+  'user.updated',
+  'user.deleted',
+  'user.avatar_uploaded',
+  'user.quota_threshold_reached',
+  'user.suspended',
+  'user.reactivated',
+  'user.restored',
+  'user.erased',
+];
 
 /** kafkajs settings that suit the mock broker, for the relay's producer and the stats consumer alike. */
 export const FAST_KAFKA_ENV = {

@@ -2,6 +2,7 @@ import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AccessDenied } from '../../common/domain-error';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
+import { AuditContext } from '../domain/audit';
 import { NewUser, User } from '../domain/user';
 import { Metrics } from '../../observability/metrics';
 import { UserRepository } from '../persistence/user.repository';
@@ -11,6 +12,7 @@ import { toUserView, UserView } from '../user.view';
 export class CreateUser extends Command<Versioned<UserView>> {
   constructor(
     readonly actor: Actor,
+    readonly audit: AuditContext,
     readonly input: NewUser,
   ) {
     super();
@@ -24,12 +26,12 @@ export class CreateUserHandler implements ICommandHandler<CreateUser> {
     private readonly metrics: Metrics,
   ) {}
 
-  async execute({ actor, input }: CreateUser): Promise<Versioned<UserView>> {
+  async execute({ actor, audit, input }: CreateUser): Promise<Versioned<UserView>> {
     const user = User.create(input);
     if (actor.kind === 'user' && !actor.admin && actor.sub !== user.keycloakId) {
       throw new AccessDenied('You may only create the profile of your own Keycloak account');
     }
-    await this.users.create(user);
+    await this.users.create(user, audit);
     this.metrics.userCreated();
     return { view: toUserView(user.snapshot()), version: user.version };
   }

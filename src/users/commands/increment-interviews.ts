@@ -1,6 +1,7 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
+import { AuditContext } from '../domain/audit';
 import { assertCanAccess } from '../../common/auth.guard';
 import { User } from '../domain/user';
 import { UserRepository } from '../persistence/user.repository';
@@ -16,6 +17,7 @@ const ENDPOINT = 'POST /users/:id/stats/increment-interviews';
 export class IncrementInterviews extends Command<Versioned<StatsView> & { replayed: boolean }> {
   constructor(
     readonly actor: Actor,
+    readonly audit: AuditContext,
     readonly userId: string,
     readonly idempotencyKey: string | null,
   ) {
@@ -27,18 +29,19 @@ export class IncrementInterviews extends Command<Versioned<StatsView> & { replay
 export class IncrementInterviewsHandler implements ICommandHandler<IncrementInterviews> {
   constructor(private readonly users: UserRepository) {}
 
-  async execute({ actor, userId, idempotencyKey }: IncrementInterviews): Promise<Versioned<StatsView> & { replayed: boolean }> {
+  async execute({ actor, audit, userId, idempotencyKey }: IncrementInterviews): Promise<Versioned<StatsView> & { replayed: boolean }> {
     const increment = (user: User): StatsView => {
       assertCanAccess(actor, user.keycloakId);
       user.recordInterviewCreated();
       return toStatsView(user.snapshot());
     };
     if (idempotencyKey === null) {
-      const { user, result } = await this.users.modify(userId, increment);
+      const { user, result } = await this.users.modify(userId, audit, increment);
       return { view: result, version: user.version, replayed: false };
     }
     const { user, result, replayed } = await this.users.modifyOnce(
       userId,
+      audit,
       { key: idempotencyKey, endpoint: ENDPOINT, status: 200 },
       increment,
     );

@@ -1,6 +1,7 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
+import { AuditContext } from '../domain/audit';
 import { AvatarStorage } from '../../storage/avatar-storage';
 import { UserRepository } from '../persistence/user.repository';
 import { modifyUser } from './modify-user';
@@ -9,6 +10,7 @@ import { modifyUser } from './modify-user';
 export class RemoveAvatar extends Command<Versioned<null>> {
   constructor(
     readonly actor: Actor,
+    readonly audit: AuditContext,
     readonly userId: string,
     readonly ifMatch: number[] | null,
   ) {
@@ -28,8 +30,8 @@ export class RemoveAvatarHandler implements ICommandHandler<RemoveAvatar> {
     private readonly storage: AvatarStorage,
   ) {}
 
-  async execute({ actor, userId, ifMatch }: RemoveAvatar): Promise<Versioned<null>> {
-    const { user } = await modifyUser(this.users, actor, userId, ifMatch, async (user) => {
+  async execute({ actor, audit, userId, ifMatch }: RemoveAvatar): Promise<Versioned<null>> {
+    const { user } = await modifyUser(this.users, actor, audit, userId, ifMatch, async (user) => {
       const keys = user.removeAvatar();
       if (keys.length > 0) await this.storage.remove(keys);
     });

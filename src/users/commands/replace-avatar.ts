@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
+import { AuditContext } from '../domain/audit';
 import { Metrics } from '../../observability/metrics';
 import { AvatarProcessor } from '../../storage/avatar-processor';
 import { AvatarObject, AvatarStorage } from '../../storage/avatar-storage';
@@ -21,6 +22,7 @@ export interface AvatarView {
 export class ReplaceAvatar extends Command<Versioned<AvatarView>> {
   constructor(
     readonly actor: Actor,
+    readonly audit: AuditContext,
     readonly userId: string,
     readonly image: Buffer,
     readonly ifMatch: number[] | null,
@@ -48,7 +50,7 @@ export class ReplaceAvatarHandler implements ICommandHandler<ReplaceAvatar> {
     private readonly metrics: Metrics,
   ) {}
 
-  async execute({ actor, userId, image, ifMatch }: ReplaceAvatar): Promise<Versioned<AvatarView>> {
+  async execute({ actor, audit, userId, image, ifMatch }: ReplaceAvatar): Promise<Versioned<AvatarView>> {
     const processed = await this.processor.process(image);
     const extension = processed.format === 'png' ? 'png' : 'jpg';
     const objects: AvatarObject[] = processed.variants.map((v) => ({
@@ -73,7 +75,7 @@ export class ReplaceAvatarHandler implements ICommandHandler<ReplaceAvatar> {
     let replaced: string[] = [];
     let version: number;
     try {
-      const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, async (user) => {
+      const { user, changed } = await modifyUser(this.users, actor, audit, userId, ifMatch, async (user) => {
         written = true;
         await this.storage.put(objects);
         replaced = user.replaceAvatar(avatar);

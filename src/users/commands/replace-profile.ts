@@ -1,6 +1,7 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
+import { AuditContext } from '../domain/audit';
 import { ProfileInput } from '../domain/profile';
 import { Metrics } from '../../observability/metrics';
 import { UserRepository } from '../persistence/user.repository';
@@ -11,6 +12,7 @@ import { modifyUser } from './modify-user';
 export class ReplaceProfile extends Command<Versioned<UserView>> {
   constructor(
     readonly actor: Actor,
+    readonly audit: AuditContext,
     readonly userId: string,
     readonly profile: ProfileInput,
     readonly ifMatch: number[] | null,
@@ -26,8 +28,8 @@ export class ReplaceProfileHandler implements ICommandHandler<ReplaceProfile> {
     private readonly metrics: Metrics,
   ) {}
 
-  async execute({ actor, userId, profile, ifMatch }: ReplaceProfile): Promise<Versioned<UserView>> {
-    const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.replaceProfile(profile));
+  async execute({ actor, audit, userId, profile, ifMatch }: ReplaceProfile): Promise<Versioned<UserView>> {
+    const { user, changed } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.replaceProfile(profile));
     if (changed) this.metrics.profileUpdated();
     return { view: toUserView(user.snapshot()), version: user.version };
   }

@@ -1,6 +1,7 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
+import { AuditContext } from '../domain/audit';
 import { Quota } from '../domain/quota';
 import { UserRepository } from '../persistence/user.repository';
 import { QuotaView, toQuotaView } from '../user.view';
@@ -10,6 +11,7 @@ import { modifyUser } from './modify-user';
 export class SetQuota extends Command<Versioned<QuotaView>> {
   constructor(
     readonly actor: Actor,
+    readonly audit: AuditContext,
     readonly userId: string,
     readonly limits: { maxInterviews: number; maxStorage: number },
     readonly ifMatch: number[] | null,
@@ -22,9 +24,9 @@ export class SetQuota extends Command<Versioned<QuotaView>> {
 export class SetQuotaHandler implements ICommandHandler<SetQuota> {
   constructor(private readonly users: UserRepository) {}
 
-  async execute({ actor, userId, limits, ifMatch }: SetQuota): Promise<Versioned<QuotaView>> {
+  async execute({ actor, audit, userId, limits, ifMatch }: SetQuota): Promise<Versioned<QuotaView>> {
     const quota = Quota.create({ maxInterviews: limits.maxInterviews, maxStorage: BigInt(limits.maxStorage) });
-    const { user } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.changeQuota(quota));
+    const { user } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.changeQuota(quota));
     return { view: toQuotaView(user.snapshot()), version: user.version };
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
+import { AuditContext } from '../domain/audit';
 import { ProfilePatch } from '../domain/profile';
 import { Metrics } from '../../observability/metrics';
 import { UserRepository } from '../persistence/user.repository';
@@ -11,6 +12,7 @@ import { modifyUser } from './modify-user';
 export class UpdateProfile extends Command<Versioned<UserView>> {
   constructor(
     readonly actor: Actor,
+    readonly audit: AuditContext,
     readonly userId: string,
     readonly patch: ProfilePatch,
     readonly ifMatch: number[] | null,
@@ -26,8 +28,8 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfile> {
     private readonly metrics: Metrics,
   ) {}
 
-  async execute({ actor, userId, patch, ifMatch }: UpdateProfile): Promise<Versioned<UserView>> {
-    const { user, changed } = await modifyUser(this.users, actor, userId, ifMatch, (user) => user.updateProfile(patch));
+  async execute({ actor, audit, userId, patch, ifMatch }: UpdateProfile): Promise<Versioned<UserView>> {
+    const { user, changed } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.updateProfile(patch));
     if (changed) this.metrics.profileUpdated();
     return { view: toUserView(user.snapshot()), version: user.version };
   }

@@ -17,3 +17,16 @@ export class KeycloakIdTaken extends DomainError {
     super('KEYCLOAK_ID_TAKEN', `User with Keycloak ID ${keycloakId} already exists`);
   }
 }
+
+/** The id was a user's, who has been erased: references to it resolve to "an erased user" (410). */
+export class UserErased extends DomainError {
+  constructor(id: string) {
+    super('USER_ERASED', `User with ID ${id} has been erased`);
+  }
+}
+
+export class AccountSuspended extends DomainError {
+  constructor() {
+    super('ACCOUNT_SUSPENDED', 'Your account is suspended: you may read and export your data, and delete your account, but not change it');
+  }
+}

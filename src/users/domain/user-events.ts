@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 
 /** The events the service publishes (each is also its Kafka topic); asyncapi.yaml describes them. */
-export type UserEventType = 'user.created' | 'user.updated' | 'user.avatar_uploaded' | 'user.deleted' | 'user.quota_threshold_reached';
+export type UserEventType =
+  | 'user.created'
+  | 'user.updated'
+  | 'user.avatar_uploaded'
+  | 'user.deleted'
+  | 'user.quota_threshold_reached'
+  | 'user.suspended'
+  | 'user.reactivated'
+  | 'user.restored'
+  | 'user.erased';
 
 /** The envelope every event leaves the service in (outbox payload, Kafka value). */
 export interface UserEvent<D = Record<string, unknown>> {

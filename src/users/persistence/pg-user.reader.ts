@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ReadPool } from '../../config/read-pool';
 import { Metrics } from '../../observability/metrics';
-import { UserState } from '../domain/user';
+import { UserState, UserStatus } from '../domain/user';
 import { countStatement, estimateStatement, pageStatement } from './user-directory.sql';
 import { toState, USER_COLUMNS, UserRecord } from './user.mapper';
 import { DirectoryFilters, DirectoryPage, DirectoryPageRequest, UserReader } from './user.repository';
@@ -36,7 +36,7 @@ export class PgUserReader extends UserReader {
 
   /** Unnamed statements: their shapes vary, and each is planned for its values (trigram selectivity depends on q). */
   async findPage(page: DirectoryPageRequest): Promise<DirectoryPage> {
-    const { rows } = await this.metrics.timeQuery('find_users', () => this.db.pool.query<PageRecord>(pageStatement(page)));
+    const { rows } = await this.metrics.timeQuery('find_users', () => this.db.query<PageRecord>(pageStatement(page)));
     const more = rows.length > page.limit;
     const shown = more ? rows.slice(0, page.limit) : rows;
     const last = shown.at(-1);
@@ -50,22 +50,42 @@ export class PgUserReader extends UserReader {
 
   async countMatching(filters: DirectoryFilters, exactUpTo: number): Promise<{ count: number; exact: boolean }> {
     return this.metrics.timeQuery('count_users', async () => {
-      const { rows } = await this.db.pool.query<{ 'QUERY PLAN': unknown }>(estimateStatement(filters));
+      const { rows } = await this.db.query<{ 'QUERY PLAN': unknown }>(estimateStatement(filters));
       const plan = rows[0]['QUERY PLAN'];
       const [{ Plan }] = (typeof plan === 'string' ? JSON.parse(plan) : plan) as [{ Plan: { 'Plan Rows': number } }];
       const estimate = Math.round(Plan['Plan Rows']);
       // Counting a large result would cost about as much as reading it: only a small one is counted.
       if (estimate > exactUpTo) return { count: estimate, exact: false };
-      const counted = await this.db.pool.query<{ n: number }>(countStatement(filters, exactUpTo + 1));
+      const counted = await this.db.query<{ n: number }>(countStatement(filters, exactUpTo + 1));
       const count = counted.rows[0].n;
       return count > exactUpTo ? { count: Math.max(estimate, count), exact: false } : { count, exact: true };
     });
   }
 
   async cursorKey(): Promise<Buffer> {
-    const { rows } = await this.db.pool.query<{ secret: Buffer }>(`SELECT secret FROM signing_keys WHERE name = 'directory_cursor'`);
+    const { rows } = await this.db.query<{ secret: Buffer }>(`SELECT secret FROM signing_keys WHERE name = 'directory_cursor'`);
     if (!rows[0]) throw new Error('signing_keys has no directory_cursor key: run the migrations');
     return Buffer.from(rows[0].secret); // PGlite gives a Uint8Array
+  }
+
+  findWithDeleted(id: string): Promise<UserState | null> {
+    return this.one('user_with_deleted', `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND status <> 'erased'`, id);
+  }
+
+  async statusOf(id: string): Promise<UserStatus | null> {
+    const { rows } = await this.db.query<{ status: UserStatus }>({
+      name: 'user_status',
+      text: 'SELECT status FROM users WHERE id = $1',
+      values: [id],
+    });
+    return rows[0]?.status ?? null;
+  }
+
+  async countByStatus(): Promise<Record<UserStatus, number>> {
+    const { rows } = await this.db.query<{ status: UserStatus; n: number }>('SELECT status, count(*)::int AS n FROM users GROUP BY status');
+    const counts: Record<UserStatus, number> = { active: 0, suspended: 0, deleted: 0, erased: 0 };
+    for (const { status, n } of rows) counts[status] = n;
+    return counts;
   }
 
   async totalStorageUsed(): Promise<bigint> {

@@ -1,11 +1,15 @@
-import { UserStatus } from '../domain/user';
 import { USER_COLUMNS } from './user.mapper';
-import { DirectoryFilters, DirectoryPageRequest, DirectorySnapshot, MOVING_SORTS } from './user.repository';
+import { DirectoryFilters, DirectoryPageRequest, DirectorySnapshot, DirectoryStatus, MOVING_SORTS } from './user.repository';
 
-/** What each value of the `status` filter selects. A new status needs its predicate here (the type asks for it). */
-export const STATUS_PREDICATES: Record<UserStatus, string> = {
+/**
+ * What each value of the `status` filter selects. Erased users are never listed: nothing of them is left to show
+ * (GET /users/:id answers 410 for their ids). The `deleted_at` terms are implied by the status; they are there so
+ * that the planner may use the partial indexes on email and Keycloak id (live ones, deleted ones).
+ */
+export const STATUS_PREDICATES: Record<DirectoryStatus, string> = {
   active: `status = 'active' AND deleted_at IS NULL`,
-  deleted: `deleted_at IS NOT NULL`,
+  suspended: `status = 'suspended' AND deleted_at IS NULL`,
+  deleted: `status = 'deleted' AND deleted_at IS NOT NULL`,
 };
 
 // The sorts' keys are the expressions of the indexes migration CreateUserDirectory builds, written the same way.

@@ -11,9 +11,11 @@ export const USER_COLUMNS = `id, keycloak_id AS "keycloakId", email, status, ful
   interviews_created AS "interviewsCreated",
   interviews_active AS "interviewsActive", candidates_total AS "candidatesTotal", storage_used AS "storageUsed",
   max_interviews AS "maxInterviews", max_storage AS "maxStorage", preferences, version,
-  created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`;
+  created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt", erased_at AS "erasedAt",
+  suspension_reason AS "suspensionReason", suspended_at AS "suspendedAt", suspended_until AS "suspendedUntil",
+  legal_hold_reason AS "legalHoldReason", legal_hold_at AS "legalHoldAt"`;
 
-/** A users row with camelCase names, as USER_COLUMNS selects it (pg returns bigints as strings). */
+/** A users row with camelCase names, as USER_COLUMNS selects it (pg returns bigints as strings). Erased rows are never mapped. */
 export type UserRecord = Omit<UserEntity, 'storageUsed' | 'maxStorage' | 'searchText'> & {
   storageUsed: bigint | string;
   maxStorage: bigint | string;
@@ -22,10 +24,10 @@ export type UserRecord = Omit<UserEntity, 'storageUsed' | 'maxStorage' | 'search
 export function toState(row: UserRecord): UserState {
   return {
     id: row.id,
-    keycloakId: row.keycloakId,
-    email: row.email,
+    keycloakId: row.keycloakId!,
+    email: row.email!,
     status: row.status as UserStatus,
-    profile: Profile.restore({ fullName: row.fullName, companyName: row.companyName, phone: row.phone, bio: row.bio }, row.avatarUrl),
+    profile: Profile.restore({ fullName: row.fullName!, companyName: row.companyName, phone: row.phone, bio: row.bio }, row.avatarUrl),
     stats: Stats.restore({
       interviewsCreated: row.interviewsCreated,
       interviewsActive: row.interviewsActive,
@@ -35,10 +37,13 @@ export function toState(row: UserRecord): UserState {
     quota: Quota.restore({ maxInterviews: row.maxInterviews, maxStorage: BigInt(row.maxStorage) }),
     preferences: Preferences.restore(row.preferences as Partial<PreferencesFields>),
     avatarKeys: row.avatarKeys ?? [],
+    suspension: row.suspendedAt ? { reason: row.suspensionReason!, since: row.suspendedAt, until: row.suspendedUntil } : null,
+    legalHold: row.legalHoldAt ? { reason: row.legalHoldReason!, since: row.legalHoldAt } : null,
     version: row.version,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     deletedAt: row.deletedAt,
+    erasedAt: row.erasedAt,
   };
 }
 
@@ -65,17 +70,24 @@ export const ROW_COLUMNS = [
   'created_at',
   'updated_at',
   'deleted_at',
+  'erased_at',
+  'suspension_reason',
+  'suspended_at',
+  'suspended_until',
+  'legal_hold_reason',
+  'legal_hold_at',
 ] as const;
 
-/** A user's row as statement parameters: bigints as strings (exact), preferences as JSON. */
+/** A user's row as statement parameters: bigints as strings (exact), preferences as JSON; an erased user's personal columns null. */
 export function rowValues(state: UserState): unknown[] {
-  const { profile, stats, quota } = state;
+  const { profile, stats, quota, suspension, legalHold } = state;
+  const personal = <T>(value: T): T | null => (state.status === 'erased' ? null : value);
   return [
     state.id,
-    state.keycloakId,
-    state.email,
+    personal(state.keycloakId),
+    personal(state.email),
     state.status,
-    profile.fullName,
+    personal(profile.fullName),
     profile.companyName,
     profile.phone,
     profile.bio,
@@ -92,5 +104,11 @@ export function rowValues(state: UserState): unknown[] {
     state.createdAt,
     state.updatedAt,
     state.deletedAt,
+    state.erasedAt,
+    suspension?.reason ?? null,
+    suspension?.since ?? null,
+    suspension?.until ?? null,
+    legalHold?.reason ?? null,
+    legalHold?.since ?? null,
   ];
 }

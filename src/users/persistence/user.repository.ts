@@ -1,20 +1,31 @@
+import { AuditContext } from '../domain/audit';
 import { User, UserState, UserStatus } from '../domain/user';
 
 /**
  * The users table, behind two ports: UserRepository for writes (under the user's row lock, with the user's
  * events written to the outbox in the same transaction) and UserReader for reads. No other code has SQL on
  * `users`: a use case that needs a new query or write adds a method here.
+ *
+ * Every save also appends the user's audit entries (what the aggregate recorded, with `context`'s actor and trace
+ * id) in the same statement as the row, so a change and its audit trail commit together. Saving an erased user
+ * also deletes what else the database keeps of them: idempotency records, the rest of the audit trail and the
+ * events already published (those not yet published go out first; see scrubErasedEvents).
  */
 export abstract class UserRepository {
   /** Inserts a new user; throws EmailTaken / KeycloakIdTaken when a live user holds either. */
-  abstract create(user: User): Promise<void>;
+  abstract create(user: User, context: AuditContext): Promise<void>;
 
   /**
-   * Loads a live user under a row lock, lets `change` act on it, and saves the result if anything changed.
-   * Concurrent changes to one user therefore run one after another, each on the other's result.
-   * Throws UserNotFound for a missing or deleted user.
+   * Loads a live user (active or suspended; `withDeleted`: soft-deleted ones too) under a row lock, lets `change`
+   * act on it, and saves the result if anything changed. Concurrent changes to one user therefore run one after
+   * another, each on the other's result. Throws UserNotFound for a missing (or deleted) user, UserErased for an erased one.
    */
-  abstract modify<T>(id: string, change: (user: User) => T | Promise<T>): Promise<{ user: User; result: T }>;
+  abstract modify<T>(
+    id: string,
+    context: AuditContext,
+    change: (user: User) => T | Promise<T>,
+    options?: { withDeleted?: boolean },
+  ): Promise<{ user: User; result: T }>;
 
   /**
    * modify, once per idempotency key: the first call changes the user and stores `status` and the
@@ -24,6 +35,7 @@ export abstract class UserRepository {
    */
   abstract modifyOnce<T>(
     id: string,
+    context: AuditContext,
     idempotency: { key: string; endpoint: string; status: number },
     change: (user: User) => T | Promise<T>,
   ): Promise<{ user: User; result: T; replayed: boolean }>;
@@ -34,6 +46,7 @@ export abstract class UserRepository {
    * saves the changed users' stats, quota and version in one statement with their events, runs
    * `beforeCommit` and commits. A redelivered event, or a second copy within `events`, is not passed to
    * `record` but returned among `duplicates`. A user `record` finds no entry for is missing or deleted.
+   * Each changed user gets one audit entry, by `event:<topic>`.
    */
   abstract recordUsageOnce<E extends UsageEventRef, T>(
     events: E[],
@@ -47,13 +60,31 @@ export abstract class UserRepository {
    * or modify()'s, so a delete can check that no one has just made the objects current again.
    */
   abstract withAvatarLock<T>(id: string, fn: (currentKeys: readonly string[]) => Promise<T>): Promise<T>;
+
+  /**
+   * The jobs' batch: in one transaction, locks up to `limit` users that are `due` (FOR UPDATE SKIP LOCKED, so that
+   * instances running the same job at once take different users and none changes a user twice), lets `change` act on
+   * each and saves those it changed. Returns the users it changed.
+   */
+  abstract modifyDue(due: DueUsers, limit: number, context: AuditContext, change: (user: User) => Promise<void> | void): Promise<User[]>;
+
+  /**
+   * Deletes up to `limit` outbox rows of erased users other than their user.erased: those already published, and
+   * with `unpublished` the others too (when nothing will ever publish them). Returns how many went.
+   */
+  abstract scrubErasedEvents(limit: number, unpublished: boolean): Promise<number>;
 }
+
+/** Users a job acts on: suspensions whose `until` has passed, deleted users (not under a legal hold) past the grace window. */
+export type DueUsers = { kind: 'suspension_ended'; at: Date } | { kind: 'grace_ended'; deletedBefore: Date };
 
 /** What recordUsageOnce needs of a consumed event; `eventType` is also the topic it came from. */
 export interface UsageEventRef {
   eventId: string;
   eventType: string;
   userId: string;
+  /** The trace id the producer sent (W3C traceparent), for the audit entry. */
+  traceId?: string | null;
 }
 
 /** The part of a user that consumed events change: recordUsageOnce saves only usage. */
@@ -64,6 +95,7 @@ export type UsageRecorder = Pick<
 
 /** Reads for queries: no aggregate, no lock, no transaction. */
 export abstract class UserReader {
+  /** A live user (active or suspended). */
   abstract findById(id: string): Promise<UserState | null>;
   abstract findByKeycloakId(keycloakId: string): Promise<UserState | null>;
   /** A live user by (normalised) email. */
@@ -81,8 +113,14 @@ export abstract class UserReader {
 
   /** The secret that signs directory cursors, the same for every instance (the migration created it). */
   abstract cursorKey(): Promise<Buffer>;
+  /** A live or soft-deleted user (not an erased one). */
+  abstract findWithDeleted(id: string): Promise<UserState | null>;
+  /** The status of any user, erased and deleted ones too; null when there never was one. */
+  abstract statusOf(id: string): Promise<UserStatus | null>;
   /** Bytes stored by all live users (a metrics gauge: one scan per scrape instead of a series per user). */
   abstract totalStorageUsed(): Promise<bigint>;
+  /** How many users are in each status (a metrics gauge, read at scrape time). */
+  abstract countByStatus(): Promise<Record<UserStatus, number>>;
 }
 
 export type DirectorySort = 'createdAt' | '-createdAt' | 'fullName' | '-fullName' | 'updatedAt' | '-updatedAt';
@@ -91,8 +129,11 @@ export const DIRECTORY_SORTS: readonly DirectorySort[] = ['-createdAt', 'created
 export const MOVING_SORTS: readonly DirectorySort[] = ['fullName', '-fullName', 'updatedAt', '-updatedAt'];
 
 /** The directory's filters, combined with AND; values are normalised (emails lower-cased, dates parsed). */
+/** The statuses the directory lists (erased users hold nothing to list). */
+export type DirectoryStatus = Exclude<UserStatus, 'erased'>;
+
 export interface DirectoryFilters {
-  status: UserStatus;
+  status: DirectoryStatus;
   /** A fragment of the full name, email or company name (case and accents ignored). */
   q?: string;
   email?: string;

@@ -3,7 +3,7 @@ import { assertCanAccess, canLookUpEmail } from '../../common/auth.guard';
 import { AccessDenied } from '../../common/domain-error';
 import { Versioned } from '../../common/etag';
 import { Actor } from '../../common/token-verifier';
-import { UserNotFound } from '../domain/errors';
+import { UserErased, UserNotFound } from '../domain/errors';
 import { UserState } from '../domain/user';
 import { UserReader } from '../persistence/user.repository';
 import { toUserView, UserView } from '../user.view';
@@ -30,7 +30,10 @@ export class GetUserHandler implements IQueryHandler<GetUser> {
 /** How a user is looked up: by id, Keycloak id or (normalised) email. */
 export type UserKey = { id: string } | { keycloakId: string } | { email: string };
 
-/** Loads a live user the caller may see: 404 if there is none, 403 if it is someone else's. */
+/**
+ * Loads a live (active or suspended) user the caller may see: 404 if there is none or it is deleted, 410 if it was
+ * erased (a reference to it resolves to "an erased user"), 403 if it is someone else's.
+ */
 export async function readAccessibleUser(reader: UserReader, actor: Actor, key: UserKey): Promise<UserState> {
   if ('email' in key) {
     // A person may look up only the address of their token, decided before the read (as for Keycloak ids).
@@ -48,7 +51,7 @@ export async function readAccessibleUser(reader: UserReader, actor: Actor, key: 
     return state;
   }
   const state = await reader.findById(key.id);
-  if (!state) throw new UserNotFound(key.id);
+  if (!state) throw (await reader.statusOf(key.id)) === 'erased' ? new UserErased(key.id) : new UserNotFound(key.id);
   assertCanAccess(actor, state.keycloakId);
   return state;
 }

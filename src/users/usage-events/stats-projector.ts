@@ -16,7 +16,8 @@ export interface Projection {
  * Turns interview, candidate and media events into user stats. A batch is one transaction of
  * UserRepository.recordUsageOnce: claim the event ids (processed_events), lock the users they name, apply
  * the new events through the aggregate (so versions and quota threshold events follow the usual rules),
- * save, commit. Dead letters are published before the commit: a crash may send one twice, never lose it.
+ * save, commit. Each changed user gets one audit entry per batch, by `event:<topic>`. Dead letters are published
+ * before the commit: a crash may send one twice, never lose it.
  */
 @Injectable()
 export class StatsProjector {
@@ -60,10 +61,10 @@ export class StatsProjector {
 
   private async projectTogether(batch: IncomingMessage[], now: Date): Promise<Projection> {
     const deadLetters: OutgoingMessage[] = [];
-    const events: Array<ConsumedEvent & { message: IncomingMessage }> = [];
+    const events: Array<ConsumedEvent & { message: IncomingMessage; traceId: string | null }> = [];
     for (const message of batch) {
       const parsed = parseConsumedEvent(message);
-      if (parsed.ok) events.push({ ...parsed.event, message });
+      if (parsed.ok) events.push({ ...parsed.event, message, traceId: traceIdOf(message) });
       else deadLetters.push(deadLetter(message, parsed.reason, parsed.error, now));
     }
 
@@ -84,6 +85,11 @@ export class StatsProjector {
     for (const letter of deadLetters) this.metrics.eventDeadLettered(letter.headers.dlq_source_topic ?? 'unknown');
     return { applied: applied.length, duplicates: duplicates.length, deadLetters: deadLetters.length };
   }
+}
+
+/** The producer's trace id (W3C traceparent header), which the audit entry of the change records. */
+function traceIdOf(message: IncomingMessage): string | null {
+  return /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(message.headers.traceparent ?? '')?.[1] ?? null;
 }
 
 /** PostgreSQL's data exceptions (class 22) and integrity violations (class 23): retrying changes nothing. */
