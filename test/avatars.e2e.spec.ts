@@ -183,11 +183,14 @@ describe('avatars on S3 (s3rver over TCP)', () => {
   it('answers a 50 MB body with 413 as soon as 5 MB have arrived, without holding it in memory', async () => {
     const { id, token } = await createUser(api.url);
     // Client and server share this process, and the 64 KB chunks the server reads and drops are garbage until V8
-    // collects them: collect often, so that RSS shows what is held, not what is waiting for the collector.
+    // collects them: collect often, so that RSS shows what is held, not what is waiting for the collector. Young
+    // collections suffice (the chunks die young) and, unlike full ones, do not cost more the bigger the heap that
+    // earlier test files left behind.
     setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const collect = runInNewContext('gc') as (options: { type: 'minor' }) => void;
+    const gc = () => collect({ type: 'minor' });
     const samples: { rss: number; buffers: number }[] = [];
-    let gcMs = 0; // a full GC's cost grows with the heap earlier test files left behind (PGlite's is large)
+    let gcMs = 0;
     const sample = () => {
       const gcStarted = performance.now();
       gc();
@@ -222,7 +225,9 @@ describe('avatars on S3 (s3rver over TCP)', () => {
     console.log(`50 MB upload: RSS +${(rssGrowth / MB).toFixed(1)} MB, buffers +${(bufferGrowth / MB).toFixed(1)} MB at most`);
     // the body is 50 MB; what may be held is the first 5 MB of the file and socket buffers
     expect(bufferGrowth).toBeLessThan(12 * MB);
-    expect(rssGrowth).toBeLessThan(35 * MB);
+    // RSS also holds what V8's young generation grows to (its semi-spaces may take ~32 MB), which only young collections
+    // leave in place; the body itself would add 50 MB.
+    expect(rssGrowth).toBeLessThan(45 * MB);
     expect((await row(id)).version).toBe(1);
     // the connection was drained: the service still answers
     expect((await call(api.url, 'GET', `/api/v1/users/${id}`, { token })).status).toBe(200);
