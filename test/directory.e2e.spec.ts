@@ -141,6 +141,7 @@ describe('user directory', () => {
       await sql(`UPDATE users SET updated_at = updated_at - interval '3 hours' WHERE id = ANY($1)`, [ids(users.slice(0, 10))]);
 
       const touched = new Set<string>();
+      let writes = 0;
       let writing = true;
       const writer = (async () => {
         for (let n = 0; writing; n++) {
@@ -153,14 +154,15 @@ describe('user directory', () => {
             const fullName = n % 2 ? `Zed Renamed ${n}` : `Aaa Renamed ${n}`;
             await call(api.url, 'PATCH', `/api/v1/users/${user.id}`, { ...admin, body: { profile: { fullName } } });
           }
+          writes++;
         }
       })();
-      const walked = await walkPages(
-        api.url,
-        { companyName: company, sort, limit: '4' },
-        admin,
-        () => new Promise((r) => setTimeout(r, 5)),
-      );
+      // Between two pages at least one write lands, however the machine schedules the two clients.
+      const afterNextWrite = async () => {
+        const target = writes + 1;
+        for (let waited = 0; writes < target && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      };
+      const walked = await walkPages(api.url, { companyName: company, sort, limit: '4' }, admin, afterNextWrite);
       writing = false;
       await writer;
 
