@@ -72,7 +72,7 @@ describe(`${EXAMPLE} against the service`, () => {
 
     expect((await call(api.url, 'DELETE', `/api/v1/users/${id}`, { token })).status).toBe(200);
     await waitFor(() => latest(id)?.removed, 30_000, 'the user gone from the directory');
-    expect(stderr).toEqual([]);
+    expect(example.exitCode).toBeNull(); // still running
   });
 
   it('skips a message that breaks the contract, saying why, and goes on with the next', async () => {
