@@ -1,9 +1,13 @@
 # syntax=docker/dockerfile:1
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
+# The workspace's package.json too: npm ci installs the lockfile's workspaces, and the service imports the
+# contracts package at runtime (its consumer validates events with the package's schemas).
 COPY package.json package-lock.json ./
+COPY packages/contracts/package.json packages/contracts/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY packages/contracts packages/contracts
 COPY src src
 COPY migrations migrations
 COPY scripts scripts
@@ -13,6 +17,9 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production PORT=3003 DATA_DIR=/app/data
 WORKDIR /app
 COPY --from=build /app/node_modules node_modules
+# node_modules/@user-service/contracts is a link to packages/contracts: its package.json and build.
+COPY --from=build /app/packages/contracts/package.json packages/contracts/
+COPY --from=build /app/packages/contracts/dist packages/contracts/dist
 COPY --from=build /app/dist dist
 COPY package.json ./
 RUN mkdir -p /app/data && chown node:node /app/data

@@ -9,7 +9,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'coverage/', 'data/', 'bench/http/profiles/'] },
+  { ignores: ['**/dist/', 'coverage/', 'data/', 'bench/http/profiles/'] },
   eslint.configs.recommended,
   tseslint.configs.recommended,
   {

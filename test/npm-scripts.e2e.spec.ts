@@ -27,7 +27,9 @@ async function npmRun(script: string, args: string[] = [], env: Record<string, s
 
 async function specFiles(dir: string): Promise<string[]> {
   const entries = await readdir(join(ROOT, dir), { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.spec.ts')).map((e) => join(e.parentPath, e.name));
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.spec.ts') && !e.parentPath.includes('node_modules'))
+    .map((e) => join(e.parentPath, e.name));
 }
 
 describe("the spec's npm scripts", () => {
@@ -36,14 +38,14 @@ describe("the spec's npm scripts", () => {
     for (const service of started.splice(0)) service.killAll();
   });
 
-  it('test:e2e selects exactly the integration and end-to-end tests in test/, test:unit exactly the unit tests in src/', async () => {
+  it('test:e2e selects exactly the integration and end-to-end tests in test/, test:unit exactly the unit tests in src/ and packages/', async () => {
     const listed = async (script: string) =>
       (await npmRun(script, ['--listTests'])).output
         .split('\n')
         .filter((line) => line.endsWith('.spec.ts'))
         .sort();
     expect(await listed('test:e2e')).toEqual((await specFiles('test')).sort());
-    expect(await listed('test:unit')).toEqual((await specFiles('src')).sort());
+    expect(await listed('test:unit')).toEqual([...(await specFiles('src')), ...(await specFiles('packages'))].sort());
   }, 60_000);
 
   it('start:prod runs the build, and a SIGTERM to npm reaches it: it shuts down cleanly', async () => {

@@ -7,28 +7,48 @@ import { TEST_DATABASE_URL } from './database';
 
 const ROOT = join(__dirname, '../..');
 
-/**
- * Compiles the service into dist/ (what `npm start` and the Docker image run), unless dist/ is newer than
- * every source file (tsc takes ~10 s on these machines; several test files need the build).
- */
-export async function buildService(): Promise<void> {
-  const newest = async (dir: string): Promise<number> => {
-    const entries = await readdir(join(ROOT, dir), { recursive: true, withFileTypes: true });
-    const times = await Promise.all(entries.filter((e) => e.isFile()).map(async (e) => (await stat(join(e.parentPath, e.name))).mtimeMs));
-    return Math.max(0, ...times);
-  };
-  const built = await stat(join(ROOT, 'dist/src/main.js')).then(
+async function newest(dir: string): Promise<number> {
+  const entries = await readdir(join(ROOT, dir), { recursive: true, withFileTypes: true });
+  const times = await Promise.all(entries.filter((e) => e.isFile()).map(async (e) => (await stat(join(e.parentPath, e.name))).mtimeMs));
+  return Math.max(0, ...times);
+}
+
+async function builtAt(file: string): Promise<number> {
+  return stat(join(ROOT, file)).then(
     (s) => s.mtimeMs,
     () => -1,
   );
+}
+
+const tsc = (project: string) =>
+  promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project], { cwd: ROOT });
+
+/**
+ * Compiles the contracts package into packages/contracts/dist (what the built service and other services load),
+ * unless it is newer than every one of its sources.
+ */
+export async function buildContracts(): Promise<void> {
+  const sources = Math.max(await newest('packages/contracts/src'), await builtAt('packages/contracts/tsconfig.build.json'));
+  if ((await builtAt('packages/contracts/dist/index.js')) > sources) return;
+  await tsc('packages/contracts/tsconfig.build.json');
+}
+
+/**
+ * Compiles the service into dist/ (what `npm start` and the Docker image run), unless dist/ is newer than
+ * every source file (tsc takes ~10 s on these machines; several test files need the build). The contracts
+ * package first: the service imports it.
+ */
+export async function buildService(): Promise<void> {
+  await buildContracts();
   const sources = Math.max(
     await newest('src'),
     await newest('migrations'),
     await newest('scripts'),
-    (await stat(join(ROOT, 'tsconfig.build.json'))).mtimeMs,
+    await newest('packages/contracts/src'),
+    await builtAt('tsconfig.build.json'),
   );
-  if (built > sources) return;
-  await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  if ((await builtAt('dist/src/main.js')) > sources) return;
+  await tsc('tsconfig.build.json');
 }
 
 export interface Service {

@@ -44,7 +44,7 @@ describe('parseConsumedEvent', () => {
       'invalid: eventType must be "interview.created" (the topic)',
     );
     expect(error('interview.created', envelope('interview.created', {}, { userId: 'u-1', timestamp: 'yesterday' }))).toBe(
-      'invalid: timestamp must be an ISO 8601 date; userId must be a UUID; data.interviewId must be a non-empty string',
+      'invalid: timestamp must be an ISO 8601 date and time; userId must be a UUID; data.interviewId must be a non-empty string',
     );
     expect(error('candidate.added', envelope('candidate.added', { interviewId: 'i' }))).toBe(
       'invalid: data.candidateId must be a non-empty string',
@@ -52,7 +52,7 @@ describe('parseConsumedEvent', () => {
     expect(error('media.uploaded', envelope('media.uploaded', null))).toBe('invalid: data must be an object');
     for (const fileSize of [-1, 1.5, '10', 2 ** 53, undefined]) {
       expect(error('media.deleted', envelope('media.deleted', { fileId: 'f', fileSize }))).toBe(
-        'invalid: data.fileSize must be a whole number of bytes from 0 to 2^53-1',
+        'invalid: data.fileSize must be a whole number from 0 to 2^53-1',
       );
     }
   });
