@@ -11,7 +11,7 @@ import { RateLimitGuard } from './common/rate-limit.guard';
 import { TokenVerifier } from './common/token-verifier';
 import { BodyValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
-import { dataSourceOptions, EmbeddedDatabase } from './config/database';
+import { dataSourceOptions, EmbeddedDatabase, openDataSource } from './config/database';
 import { PgPool } from './config/pg-pool';
 import { ReadPool } from './config/read-pool';
 import { KafkaStatus } from './messaging/kafka-health';
@@ -36,7 +36,10 @@ export class AppModule {
         // Nest's own logging goes through pino. No per-request middleware: its AsyncLocalStorage costs
         // ~8% of a GET on Node 20. Request-scoped lines use Fastify's request.log (bound to the traceId).
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, forRoutes: [] }),
-        TypeOrmModule.forRoot(dataSourceOptions(config, embedded)),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(config, embedded),
+          dataSourceFactory: (options) => openDataSource(options!, config, embedded),
+        }),
         CqrsModule.forRoot(),
         ThrottlerModule.forRoot({
           // blockDuration 0: a sliding window, no extra penalty once over the limit.
