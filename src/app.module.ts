@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { AuthGuard } from './common/auth.guard';
 import { ErrorFilter } from './common/error.filter';
 import { RateLimitGuard } from './common/rate-limit.guard';
+import { ShutdownState } from './common/shutdown-state';
 import { TokenVerifier } from './common/token-verifier';
 import { BodyValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
@@ -56,6 +57,7 @@ export class AppModule {
         { provide: EmbeddedDatabase, useValue: embedded },
         PgPool,
         ReadPool,
+        ShutdownState,
         TokenVerifier,
         { provide: KafkaHealth, useClass: KafkaStatus },
         // Guards run in this order: the rate limit first, so that bad tokens are limited too.
@@ -64,7 +66,7 @@ export class AppModule {
         { provide: APP_PIPE, useClass: BodyValidationPipe },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],
-      exports: [AppConfig, EmbeddedDatabase, PgPool, ReadPool, TokenVerifier, KafkaHealth],
+      exports: [AppConfig, EmbeddedDatabase, PgPool, ReadPool, ShutdownState, TokenVerifier, KafkaHealth],
     };
   }
 }
