@@ -51,9 +51,11 @@ export class HealthController {
   }
 
   @Get('live')
-  @ApiOperation({ summary: 'The process answers (no dependency is checked)' })
+  @ApiOperation({ summary: 'The process answers, and its event consumer has not given up (no dependency is checked)' })
   @ApiOkResponse({ type: LiveReport })
+  @ApiServiceUnavailableResponse({ type: ErrorResponse, description: 'SERVICE_UNAVAILABLE: the event consumer could not be restarted' })
   live(): LiveReport {
+    if (!this.kafka.alive()) throw new DomainError('SERVICE_UNAVAILABLE', 'Not alive: the event consumer could not be restarted');
     return { status: 'ok' };
   }
 
