@@ -15,7 +15,8 @@ export class KafkaStatus extends KafkaHealth {
   }
 
   async check(): Promise<ComponentHealth> {
-    return { ...this.relay.status(), consumer: this.consumer?.status ?? 'disabled', consumerRestarts: this.consumer?.restarts ?? 0 };
+    if (!this.consumer) return { ...this.relay.status(), consumer: 'disabled' };
+    return { ...this.relay.status(), consumer: this.consumer.status, consumerRestarts: this.consumer.restarts };
   }
 
   /** False once the consumer could not be restarted: only a new instance brings the stats back. */
