@@ -24,6 +24,7 @@ const settings = {
   rate: num('BENCH_RATE', 300),
   steadySeconds: num('BENCH_SECONDS', 15),
   shards: num('BENCH_SHARDS', 8),
+  concurrency: num('BENCH_CONCURRENCY', 1),
 };
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -157,6 +158,7 @@ const env = (databaseUrl, brokers) => ({
   KAFKA_BROKERS: brokers,
   KAFKA_GROUP_ID: 'bench-relay-scale',
   OUTBOX_SHARDS: String(settings.shards),
+  OUTBOX_CONCURRENCY: String(settings.concurrency),
   SHUTDOWN_DRAIN_MS: '0',
 });
 
@@ -344,7 +346,10 @@ async function main() {
       .map((l) => l.toFixed(1))
       .join(' ');
   console.log(`load average before the run: ${load()} (${os.cpus().length} cores, shared with other work: compare within this run only)`);
-  console.log(`backlog ${settings.backlog} rows over ${settings.users} users; OUTBOX_SHARDS=${settings.shards}; batches of 500\n`);
+  console.log(
+    `backlog ${settings.backlog} rows over ${settings.users} users; OUTBOX_SHARDS=${settings.shards}, ` +
+      `OUTBOX_CONCURRENCY=${settings.concurrency}; batches of 500\n`,
+  );
 
   const drains = [];
   for (const [kind, instances] of [
