@@ -89,9 +89,17 @@ export class KafkaEventConsumer extends EventConsumer {
       this.logger.error(`Consumer crashed: ${payload.error.message}`);
       this.restartLater(consumer);
     });
+    // stop() during a slow connect (a broker away) must not leave this one to join the group afterwards.
+    const abandoned = async () => {
+      if (this.consumer === consumer) return false;
+      await consumer.disconnect().catch(() => undefined);
+      return true;
+    };
     try {
       await consumer.connect();
+      if (await abandoned()) return;
       await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      if (await abandoned()) return;
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
