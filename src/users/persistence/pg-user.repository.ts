@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { IdempotencyKeyReused } from '../../common/domain-error';
 import { PgPool } from '../../config/pg-pool';
-import { claimEvents } from '../../messaging/inbox';
+import { claimEvents, releaseEvents } from '../../messaging/inbox';
 import { Metrics } from '../../observability/metrics';
 import { AuditContext } from '../domain/audit';
 import { EmailTaken, KeycloakIdTaken, UserErased, UserNotFound } from '../domain/errors';
@@ -137,6 +137,10 @@ export class PgUserRepository extends UserRepository {
       for (const event of events) (claimed.delete(event.eventId) ? fresh : duplicates).push(event);
       const users = await lockUsers(tx, [...new Set(fresh.map((event) => event.userId))]);
       const result = record(fresh, users);
+      await releaseEvents(
+        tx,
+        fresh.filter((event) => !users.has(event.userId)).map((event) => event.eventId),
+      );
       await saveUsage(tx, [...users.values()], fresh);
       await settleReservations(
         tx,

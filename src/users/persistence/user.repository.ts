@@ -46,7 +46,8 @@ export abstract class UserRepository {
    * (processed_events), locks the live users the new ones name (in id order), lets `record` apply them,
    * saves the changed users' stats, quota and version in one statement with their events, runs
    * `beforeCommit` and commits. A redelivered event, or a second copy within `events`, is not passed to
-   * `record` but returned among `duplicates`. A user `record` finds no entry for is missing or deleted.
+   * `record` but returned among `duplicates`. A user `record` finds no entry for is missing or deleted: the claims of
+   * its events are dropped again, so that the same events replayed once the user exists are applied.
    * Each changed user gets one audit entry, by `event:<topic>`. New events of users found settle the quota
    * reservations they name (`settles`) in the same transaction, so that a reserved amount turns into a used one
    * without ever counting twice or not at all.
