@@ -50,12 +50,17 @@ export async function replayDeadLetters(kafka: Kafka, topic: string, filter: Rep
   // Not idempotent, one request in flight, as the service's own producer (librdkafka's mock has no idempotence).
   const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const groupId = `user-service-dlq-replay-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+  // A failure (a send the broker refuses) ends the replay with its error rather than retrying behind the report's back.
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, retry: { restartOnFailure: async () => false } });
   if (!filter.dryRun) await producer.connect();
   await consumer.connect();
   try {
     const done = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${topic} not read to its end within ${READ_TIMEOUT_MS / 1000} s`)), READ_TIMEOUT_MS);
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        clearTimeout(timer);
+        reject(payload.error);
+      });
       const finished = () => {
         if (ends.size > 0) return;
         clearTimeout(timer);
