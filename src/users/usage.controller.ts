@@ -82,7 +82,10 @@ export class UsageController {
   }
 
   @Get(':id/quota')
-  @ApiOperation({ summary: 'Used, limit and remaining for interviews and storage' })
+  @ApiOperation({
+    summary: 'Used, reserved, limit and remaining for interviews and storage',
+    description: 'While a quota reservation is live the answer is Cache-Control: no-store and never 304 (reservations change no version).',
+  })
   @ApiUserId()
   @ApiIfNoneMatch()
   @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG_HEADER })

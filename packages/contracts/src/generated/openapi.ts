@@ -236,7 +236,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Used, limit and remaining for interviews and storage */
+    /**
+     * Used, reserved, limit and remaining for interviews and storage
+     * @description While a quota reservation is live the answer is Cache-Control: no-store and never 304 (reservations change no version).
+     */
     get: operations['UsageController_quota'];
     /** Internal: set the limits (a billing service changes plans); X-Internal-Token only */
     put: operations['UsageController_setQuota'];
