@@ -10,6 +10,7 @@ import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAv
 import { NotifyOutboxPerSchema1764100000000 } from '../../migrations/1764100000000-NotifyOutboxPerSchema';
 import { CreateUserDirectory1764200000000 } from '../../migrations/1764200000000-CreateUserDirectory';
 import { AccountLifecycle1764300000000 } from '../../migrations/1764300000000-AccountLifecycle';
+import { QuotaReservations1764500000000 } from '../../migrations/1764500000000-QuotaReservations';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   NotifyOutboxPerSchema1764100000000,
   CreateUserDirectory1764200000000,
   AccountLifecycle1764300000000,
+  QuotaReservations1764500000000,
 ];
 
 // The directory's search (migration CreateUserDirectory) needs both. Required, not imported: the contrib

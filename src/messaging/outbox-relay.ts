@@ -7,6 +7,7 @@ import { Metrics } from '../observability/metrics';
 import { EventPublisher } from './event-publisher';
 import { OutboxListener } from './outbox-listener';
 import { OutboxRow, toOutgoingMessage } from './outbox-message';
+import { withUserSnapshots } from '../users/persistence/user-snapshots';
 
 /** Any constant shared by every instance: the key of the advisory lock that makes one relay drain at a time. */
 const RELAY_LOCK = 7_406_211_001;
@@ -133,7 +134,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         [this.config.outbox.batchSize],
       );
       if (rows.length === 0) return 0;
-      const messages = rows.map(toOutgoingMessage);
+      const messages = await withUserSnapshots(manager, rows.map(toOutgoingMessage));
       await this.publisher.publish(messages);
       for (const message of messages) this.metrics.eventPublished(message.topic);
       await manager.query(`UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);

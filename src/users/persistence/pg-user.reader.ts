@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ReadPool } from '../../config/read-pool';
 import { Metrics } from '../../observability/metrics';
+import { Reserved } from '../domain/quota-reservation';
 import { UserState, UserStatus } from '../domain/user';
+import { reservedBy } from './quota-reservations.sql';
 import { countStatement, estimateStatement, pageStatement } from './user-directory.sql';
 import { toState, USER_COLUMNS, UserRecord } from './user.mapper';
 import { DirectoryFilters, DirectoryPage, DirectoryPageRequest, UserReader } from './user.repository';
@@ -86,6 +88,10 @@ export class PgUserReader extends UserReader {
     const counts: Record<UserStatus, number> = { active: 0, suspended: 0, deleted: 0, erased: 0 };
     for (const { status, n } of rows) counts[status] = n;
     return counts;
+  }
+
+  reservedFor(id: string): Promise<Reserved> {
+    return this.metrics.timeQuery('reserved_by', () => reservedBy(this.db, id));
   }
 
   async totalStorageUsed(): Promise<bigint> {

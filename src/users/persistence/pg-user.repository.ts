@@ -2,12 +2,21 @@ import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { IdempotencyKeyReused } from '../../common/domain-error';
 import { PgPool } from '../../config/pg-pool';
-import { claimEvents } from '../../messaging/inbox';
+import { claimEvents, releaseEvents } from '../../messaging/inbox';
 import { Metrics } from '../../observability/metrics';
 import { AuditContext } from '../domain/audit';
 import { EmailTaken, KeycloakIdTaken, UserErased, UserNotFound } from '../domain/errors';
+import { remainingOf, Reserved, ReservationExists, ReservationReceipt, ReservationRequest } from '../domain/quota-reservation';
 import { User } from '../domain/user';
 import { auditRows, auditInsert, outboxInsert } from './change-log';
+import {
+  deleteReservation,
+  insertReservation,
+  purgeExpired,
+  reservationWithReference,
+  reservedBy,
+  settleReservations,
+} from './quota-reservations.sql';
 import { ROW_COLUMNS, rowValues, toState, USER_COLUMNS, UserRecord } from './user.mapper';
 import { DueUsers, UsageEventRef, UsageRecorder, UserRepository } from './user.repository';
 
@@ -45,7 +54,8 @@ const SAVE_USAGE_WITH_EVENTS = saveUsageText(true);
 /** What the database keeps of an erased user besides the row; events not yet published stay until they are. */
 const ERASE_TRACES = `
   WITH keys AS (DELETE FROM idempotency_keys WHERE user_id = $1),
-    trail AS (DELETE FROM audit_log WHERE user_id = $1)
+    trail AS (DELETE FROM audit_log WHERE user_id = $1),
+    reservations AS (DELETE FROM quota_reservations WHERE user_id = $1)
   DELETE FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL`;
 
 const DUE: Record<DueUsers['kind'], string> = {
@@ -103,22 +113,11 @@ export class PgUserRepository extends UserRepository {
     return this.db.transaction(async (tx) => {
       // After the lock: a concurrent call with the same key has committed by now, and its row is visible.
       const user = await lockUser(tx, id, false);
-      const {
-        rows: [stored],
-      } = await tx.query('SELECT user_id, endpoint, response FROM idempotency_keys WHERE key = $1', [key]);
-      if (stored) {
-        if (stored.user_id !== id || stored.endpoint !== endpoint) throw new IdempotencyKeyReused();
-        return { user, result: stored.response as T, replayed: true };
-      }
+      const stored = await storedResponse(tx, key, id, endpoint);
+      if (stored) return { user, result: stored as T, replayed: true };
       const result = await change(user);
       await saveUser(tx, user, context);
-      // Another user's call may hold the key uncommitted: the insert waits for it, then inserts nothing.
-      const inserted = await tx.query(
-        `INSERT INTO idempotency_keys (key, user_id, endpoint, status_code, response) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (key) DO NOTHING RETURNING key`,
-        [key, id, endpoint, status, JSON.stringify(result)],
-      );
-      if (inserted.rowCount === 0) throw new IdempotencyKeyReused();
+      await storeResponse(tx, key, id, endpoint, status, result);
       return { user, result, replayed: false };
     });
   }
@@ -138,10 +137,63 @@ export class PgUserRepository extends UserRepository {
       for (const event of events) (claimed.delete(event.eventId) ? fresh : duplicates).push(event);
       const users = await lockUsers(tx, [...new Set(fresh.map((event) => event.userId))]);
       const result = record(fresh, users);
+      await releaseEvents(
+        tx,
+        fresh.filter((event) => !users.has(event.userId)).map((event) => event.eventId),
+      );
       await saveUsage(tx, [...users.values()], fresh);
+      await settleReservations(
+        tx,
+        fresh.flatMap(({ userId, settles }) => (settles && users.has(userId) ? [{ userId, ...settles }] : [])),
+      );
       await beforeCommit(result);
       return { result, duplicates };
     });
+  }
+
+  reserveQuota(
+    id: string,
+    request: ReservationRequest,
+    idempotency: { key: string; endpoint: string } | null,
+    check: (user: User, reserved: Reserved) => void,
+  ): Promise<{ receipt: ReservationReceipt; replayed: boolean }> {
+    return this.metrics.timeQuery('reserve_quota', () =>
+      this.db.transaction(async (tx) => {
+        const user = await lockUser(tx, id, false);
+        if (idempotency) {
+          const stored = await storedResponse(tx, idempotency.key, id, idempotency.endpoint);
+          if (stored) return { receipt: stored as ReservationReceipt, replayed: true };
+        }
+        await purgeExpired(tx, id);
+        const existing = await reservationWithReference(tx, id, request);
+        if (existing) throw new ReservationExists(existing);
+        const reserved = await reservedBy(tx, id);
+        check(user, reserved);
+        const { id: reservationId, expiresAt } = await insertReservation(tx, id, request);
+        const after = { ...reserved, [request.resource]: reserved[request.resource] + request.amount };
+        const receipt: ReservationReceipt = {
+          reservationId,
+          resource: request.resource,
+          amount: Number(request.amount),
+          reference: request.reference,
+          expiresAt: expiresAt.toISOString(),
+          remaining: Number(remainingOf(request.resource, user.stats, user.quota, after)),
+        };
+        if (idempotency) await storeResponse(tx, idempotency.key, id, idempotency.endpoint, 201, receipt);
+        return { receipt, replayed: false };
+      }),
+    );
+  }
+
+  releaseReservation(id: string, reservationId: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await lockUser(tx, id, true);
+      return deleteReservation(tx, id, reservationId);
+    });
+  }
+
+  reservedFor(id: string): Promise<Reserved> {
+    return reservedBy(this.db.pool, id);
   }
 
   withAvatarLock<T>(id: string, fn: (currentKeys: readonly string[]) => Promise<T>): Promise<T> {
@@ -180,6 +232,26 @@ export class PgUserRepository extends UserRepository {
     );
     return rowCount ?? 0;
   }
+}
+
+/** The response stored under an idempotency key (null: a first call); IdempotencyKeyReused when it was another user's or endpoint's. */
+async function storedResponse(tx: PoolClient, key: string, userId: string, endpoint: string): Promise<unknown> {
+  const {
+    rows: [stored],
+  } = await tx.query('SELECT user_id, endpoint, response FROM idempotency_keys WHERE key = $1', [key]);
+  if (!stored) return null;
+  if (stored.user_id !== userId || stored.endpoint !== endpoint) throw new IdempotencyKeyReused();
+  return stored.response;
+}
+
+async function storeResponse(tx: PoolClient, key: string, userId: string, endpoint: string, status: number, response: unknown) {
+  // Another user's call may hold the key uncommitted: the insert waits for it, then inserts nothing.
+  const inserted = await tx.query(
+    `INSERT INTO idempotency_keys (key, user_id, endpoint, status_code, response) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (key) DO NOTHING RETURNING key`,
+    [key, userId, endpoint, status, JSON.stringify(response)],
+  );
+  if (inserted.rowCount === 0) throw new IdempotencyKeyReused();
 }
 
 /** Live users among `ids`, locked FOR UPDATE in id order (the same order everywhere: no deadlocks). */
