@@ -55,11 +55,15 @@ export class AppModule {
         ReadPool,
         TokenVerifier,
         { provide: KafkaHealth, useClass: KafkaStatus },
-        // Guards run in this order: the rate limit first, so that bad tokens are limited too.
-        ...(config.rateLimitPerMinute > 0 ? [{ provide: APP_GUARD, useClass: RateLimitGuard }] : []),
-        { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_PIPE, useClass: BodyValidationPipe },
-        { provide: APP_FILTER, useClass: ErrorFilter },
+        // Guards run in this order: the rate limit first, so that bad tokens are limited too. The enhancers are
+        // providers of their own as well, for the routes that users/hot-routes.ts calls directly.
+        ...(config.rateLimitPerMinute > 0 ? [RateLimitGuard, { provide: APP_GUARD, useExisting: RateLimitGuard }] : []),
+        AuthGuard,
+        { provide: APP_GUARD, useExisting: AuthGuard },
+        BodyValidationPipe,
+        { provide: APP_PIPE, useExisting: BodyValidationPipe },
+        ErrorFilter,
+        { provide: APP_FILTER, useExisting: ErrorFilter },
       ],
       exports: [AppConfig, EmbeddedDatabase, PgPool, ReadPool, TokenVerifier, KafkaHealth],
     };

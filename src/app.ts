@@ -18,6 +18,7 @@ import { createSchemaIfMissing } from './config/pg-connection';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { AVATAR_MAX_BYTES } from './users/avatar-upload';
+import { installHotRoutes } from './users/hot-routes';
 
 export interface AppOptions {
   /** Where log lines go (stdout by default); tests pass a stream to read them. */
@@ -70,6 +71,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   }
   app.getHttpServer().on('checkExpectation', edge.expectationFailed);
   acceptRequestBodies(app.getHttpAdapter().getInstance());
+  installHotRoutes(app);
   // Multipart bodies are streamed by the handler (avatar uploads) with their own limits, not bodyLimit.
   await app.register(multipart, { limits: { fileSize: AVATAR_MAX_BYTES }, throwFileSizeLimit: false });
   app.useLogger(app.get(Logger));
