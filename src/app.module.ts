@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
@@ -38,10 +37,6 @@ export class AppModule {
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, forRoutes: [] }),
         TypeOrmModule.forRoot(dataSourceOptions(config, embedded)),
         CqrsModule.forRoot(),
-        ThrottlerModule.forRoot({
-          // blockDuration 0: a sliding window, no extra penalty once over the limit.
-          throttlers: [{ ttl: 60_000, limit: Math.max(config.rateLimitPerMinute, 1), blockDuration: 0 }],
-        }),
         ObservabilityModule,
         StorageModule.forRoot(config),
         UsersModule,
