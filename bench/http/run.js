@@ -21,6 +21,9 @@ const ROOT = path.resolve(__dirname, '../..');
 const PROFILE_DIR = path.join(__dirname, 'profiles');
 // Another build of the service (e.g. an experiment in a copy of dist/) may be measured instead.
 const SERVICE_MAIN = path.resolve(ROOT, process.env.BENCH_SERVICE_MAIN || 'dist/src/main.js');
+// The build "service-noobs" runs in the side-by-side comparison: by default the same one (with metrics and logs off);
+// another build (BENCH_NOOBS_MAIN=<copy of dist>/src/main.js BENCH_NOOBS_ENV=BENCH_AB=1) prices a code change on GET.
+const NOOBS_MAIN = path.resolve(ROOT, process.env.BENCH_NOOBS_MAIN || process.env.BENCH_SERVICE_MAIN || 'dist/src/main.js');
 
 function intEnv(name, fallback, min = 1) {
   const raw = process.env[name];
@@ -186,7 +189,7 @@ async function startServer(name, nodeArgs, extraEnv) {
   };
 }
 
-function serviceArgs(profileName) {
+function serviceArgs(profileName, main = SERVICE_MAIN) {
   const args = [];
   if (profileName) {
     args.push(
@@ -197,7 +200,7 @@ function serviceArgs(profileName) {
       path.join(__dirname, 'profile-exit.js'),
     );
   }
-  args.push(SERVICE_MAIN);
+  args.push(main);
   return args;
 }
 
@@ -218,7 +221,7 @@ function startService(profileName) {
 
 /** The same build with per-request timing (HTTP and database) and all logging off: what observability costs. */
 function startServiceNoObservability() {
-  return startServer(NOOBS, serviceArgs(), { ...serviceEnv(), ...noobsEnv() });
+  return startServer(NOOBS, serviceArgs(undefined, NOOBS_MAIN), { ...serviceEnv(), ...noobsEnv() });
 }
 
 /**

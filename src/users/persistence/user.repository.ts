@@ -1,5 +1,6 @@
 import { AuditContext } from '../domain/audit';
 import { User, UserState, UserStatus } from '../domain/user';
+import type { UserView } from '../user.view';
 
 /**
  * The users table, behind two ports: UserRepository for writes (under the user's row lock, with the user's
@@ -94,12 +95,17 @@ export type UsageRecorder = Pick<
 >;
 
 /** Reads for queries: no aggregate, no lock, no transaction. */
+/** How a user is looked up: by id, Keycloak id or (normalised) email. */
+export type UserKey = { id: string } | { keycloakId: string } | { email: string };
+
 export abstract class UserReader {
   /** A live user (active or suspended). */
   abstract findById(id: string): Promise<UserState | null>;
   abstract findByKeycloakId(keycloakId: string): Promise<UserState | null>;
   /** A live user by (normalised) email. */
   abstract findByEmail(email: string): Promise<UserState | null>;
+  /** The response view of a live user by id, Keycloak id or email, read straight from the row (the hot path). */
+  abstract findView(key: UserKey): Promise<UserView | null>;
 
   /**
    * One page of the directory: up to `limit` users matching `filters`, in `sort` order, after `after` (keyset).
