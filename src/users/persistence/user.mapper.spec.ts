@@ -37,7 +37,7 @@ describe('toView (the view straight from the row)', () => {
   it.each([
     ['an active user', row()],
     ['a user with an avatar and a company', row({ avatarUrl: 'https://cdn.example.com/a.webp', companyName: 'Analytical Engines' })],
-    ['a row with older, partial preferences', row({ preferences: { language: 'de', notifications: { email: false } } })],
+    ['a row with older, partial preferences', row({ preferences: { language: 'de', notifications: { email: false } } as never })],
     ['a row without preferences', row({ preferences: null as never })],
     [
       'a suspended user',
