@@ -41,7 +41,10 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 
   const headers = securityHeaders();
   const edge = new HttpEdge(headers);
-  const serverOptions: FastifyHttpOptions<Server> = {
+  const serverOptions: FastifyHttpOptions<Server> & { skipMiddie: boolean } = {
+    // No Nest middleware is applied (nestjs-pino's forRoutes is empty): @fastify/middie would only add a hook to
+    // every request. Nest registers it after all if a middleware is ever applied.
+    skipMiddie: true,
     bodyLimit: config.bodyLimitBytes,
     genReqId: traceIdOf,
     // request.ip (the rate limiter's key for callers without a token, and the logs' clientIp) comes from it.
