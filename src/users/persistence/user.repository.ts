@@ -29,6 +29,19 @@ export abstract class UserRepository {
   ): Promise<{ user: User; result: T }>;
 
   /**
+   * modify() without the row lock, for changes of the row alone (none outside the database, such as avatar objects;
+   * no erasure): reads the user, lets `change` act on it and saves it in one statement if its version is still the
+   * one read; else reads it again (and after a few tries takes the lock). `change` may therefore run more than once.
+   * The outcome is modify()'s: concurrent changes each apply to the other's result, If-Match sees the latest version.
+   */
+  abstract modifyRow<T>(
+    id: string,
+    context: AuditContext,
+    change: (user: User) => T | Promise<T>,
+    options?: { withDeleted?: boolean },
+  ): Promise<{ user: User; result: T }>;
+
+  /**
    * modify, once per idempotency key: the first call changes the user and stores `status` and the
    * result under the key in the same transaction; a repeat (even a concurrent one) returns the stored
    * result with the user as it is now (`replayed`) and changes nothing. Throws IdempotencyKeyReused for a
