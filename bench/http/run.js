@@ -713,7 +713,7 @@ function printObservabilityOverhead(pairs) {
   if (process.env.BENCH_NOOBS_ENV) console.log(`  ${NOOBS} here = the service with ${process.env.BENCH_NOOBS_ENV} (BENCH_NOOBS_ENV)`);
   console.log(
     `  ${NOOBS} = the same build with METRICS_ENABLED=false (no HTTP request or database query timing) and LOG_LEVEL=silent;\n` +
-      '  the service logs at warn here (no per-request lines), as BENCH_SERVICE_ENV=LOG_LEVEL=info would at the production default.\n' +
+      '  the service logs at info, the production default (a GET logs no line: only failures and slow requests do).\n' +
       `  Both run at once with ${Math.round(settings.connections / 2)} connections each, after a ${settings.observabilityWarmup} s side-by-side warm-up.\n` +
       '  Two identical servers measured this way differ by up to ±20% in a single 10 s run (GC phases, the other tenants of\n' +
       '  the host): read the median and the interval, not one run.',
