@@ -1,6 +1,7 @@
 import { AuditContext } from '../domain/audit';
 import { QuotaResource, Reserved, ReservationReceipt, ReservationRequest } from '../domain/quota-reservation';
 import { User, UserState, UserStatus } from '../domain/user';
+import type { UserView } from '../user.view';
 
 /**
  * The users table, behind two ports: UserRepository for writes (under the user's row lock, with the user's
@@ -22,6 +23,19 @@ export abstract class UserRepository {
    * another, each on the other's result. Throws UserNotFound for a missing (or deleted) user, UserErased for an erased one.
    */
   abstract modify<T>(
+    id: string,
+    context: AuditContext,
+    change: (user: User) => T | Promise<T>,
+    options?: { withDeleted?: boolean },
+  ): Promise<{ user: User; result: T }>;
+
+  /**
+   * modify() without the row lock, for changes of the row alone (none outside the database, such as avatar objects;
+   * no erasure): reads the user, lets `change` act on it and saves it in one statement if its version is still the
+   * one read; else reads it again (and after a few tries takes the lock). `change` may therefore run more than once.
+   * The outcome is modify()'s: concurrent changes each apply to the other's result, If-Match sees the latest version.
+   */
+  abstract modifyRow<T>(
     id: string,
     context: AuditContext,
     change: (user: User) => T | Promise<T>,
@@ -120,12 +134,17 @@ export type UsageRecorder = Pick<
 >;
 
 /** Reads for queries: no aggregate, no lock, no transaction. */
+/** How a user is looked up: by id, Keycloak id or (normalised) email. */
+export type UserKey = { id: string } | { keycloakId: string } | { email: string };
+
 export abstract class UserReader {
   /** A live user (active or suspended). */
   abstract findById(id: string): Promise<UserState | null>;
   abstract findByKeycloakId(keycloakId: string): Promise<UserState | null>;
   /** A live user by (normalised) email. */
   abstract findByEmail(email: string): Promise<UserState | null>;
+  /** The response view of a live user by id, Keycloak id or email, read straight from the row (the hot path). */
+  abstract findView(key: UserKey): Promise<UserView | null>;
 
   /**
    * One page of the directory: up to `limit` users matching `filters`, in `sort` order, after `after` (keyset).
