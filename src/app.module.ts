@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
@@ -42,10 +41,6 @@ export class AppModule {
           dataSourceFactory: (options) => openDataSource(options!, config, embedded),
         }),
         CqrsModule.forRoot(),
-        ThrottlerModule.forRoot({
-          // blockDuration 0: a sliding window, no extra penalty once over the limit.
-          throttlers: [{ ttl: 60_000, limit: Math.max(config.rateLimitPerMinute, 1), blockDuration: 0 }],
-        }),
         ObservabilityModule,
         StorageModule.forRoot(config),
         UsersModule,
@@ -60,11 +55,15 @@ export class AppModule {
         ShutdownState,
         TokenVerifier,
         { provide: KafkaHealth, useClass: KafkaStatus },
-        // Guards run in this order: the rate limit first, so that bad tokens are limited too.
-        ...(config.rateLimitPerMinute > 0 ? [{ provide: APP_GUARD, useClass: RateLimitGuard }] : []),
-        { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_PIPE, useClass: BodyValidationPipe },
-        { provide: APP_FILTER, useClass: ErrorFilter },
+        // Guards run in this order: the rate limit first, so that bad tokens are limited too. The enhancers are
+        // providers of their own as well, for the routes that users/hot-routes.ts calls directly.
+        ...(config.rateLimitPerMinute > 0 ? [RateLimitGuard, { provide: APP_GUARD, useExisting: RateLimitGuard }] : []),
+        AuthGuard,
+        { provide: APP_GUARD, useExisting: AuthGuard },
+        BodyValidationPipe,
+        { provide: APP_PIPE, useExisting: BodyValidationPipe },
+        ErrorFilter,
+        { provide: APP_FILTER, useExisting: ErrorFilter },
       ],
       exports: [AppConfig, EmbeddedDatabase, PgPool, ReadPool, ShutdownState, TokenVerifier, KafkaHealth],
     };

@@ -19,6 +19,7 @@ import { createSchemaIfMissing } from './config/pg-connection';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { AVATAR_MAX_BYTES } from './users/avatar-upload';
+import { installHotRoutes } from './users/hot-routes';
 
 export interface AppOptions {
   /** Where log lines go (stdout by default); tests pass a stream to read them. */
@@ -41,7 +42,10 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 
   const headers = securityHeaders();
   const edge = new HttpEdge(headers);
-  const serverOptions: FastifyHttpOptions<Server> = {
+  const serverOptions: FastifyHttpOptions<Server> & { skipMiddie: boolean } = {
+    // No Nest middleware is applied (nestjs-pino's forRoutes is empty): @fastify/middie would only add a hook to
+    // every request. Nest registers it after all if a middleware is ever applied.
+    skipMiddie: true,
     bodyLimit: config.bodyLimitBytes,
     genReqId: traceIdOf,
     // request.ip (the rate limiter's key for callers without a token, and the logs' clientIp) comes from it.
@@ -71,6 +75,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   }
   app.getHttpServer().on('checkExpectation', edge.expectationFailed);
   acceptRequestBodies(app.getHttpAdapter().getInstance());
+  installHotRoutes(app);
   // Multipart bodies are streamed by the handler (avatar uploads) with their own limits, not bodyLimit.
   await app.register(multipart, { limits: { fileSize: AVATAR_MAX_BYTES }, throwFileSizeLimit: false });
   app.useLogger(app.get(Logger));

@@ -19,7 +19,7 @@ async function dumpAllTables(): Promise<string> {
     `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
   );
   expect(tables.map((t) => t.name)).toEqual(
-    expect.arrayContaining(['users', 'outbox', 'audit_log', 'idempotency_keys', 'processed_events']),
+    expect.arrayContaining(['users', 'outbox', 'audit_log', 'idempotency_keys', 'processed_events', 'quota_reservations']),
   );
   const rows = await Promise.all(tables.map(({ name }) => sql<{ row: string }>(`SELECT t::text AS row FROM "${name}" AS t`)));
   return rows
@@ -101,6 +101,13 @@ describe('erasure', () => {
     // A stray object under the user's prefix (an upload that failed half-way): the store is listed, not the row trusted.
     await s3.putObject(BUCKET, `users/${id}/${'0'.repeat(64)}/64.jpg`, await images.jpeg(64, 64, 12));
     await waitFor(async () => (await pendingOf([id])) === 0, 20_000, 'the first events to be published');
+    // A quota reservation, whose reference another service chose (it could be anything).
+    const reservation = await call(api.url, 'POST', path(id, '/quota/reservations'), {
+      headers: internal,
+      body: { resource: 'storage', amount: 1000, reference: `upload-${marker}` },
+    });
+    expect(reservation.status).toBe(201);
+    needles.push(`upload-${marker}`);
     expect(await sql('SELECT count(*)::int AS n FROM idempotency_keys WHERE user_id = $1', [id])).toEqual([{ n: 1 }]);
     expect((await sql('SELECT count(*)::int AS n FROM audit_log WHERE user_id = $1', [id]))[0].n).toBeGreaterThanOrEqual(4);
 
@@ -151,6 +158,7 @@ describe('erasure', () => {
       erased_at: expect.any(Date),
     });
     expect(await sql('SELECT count(*)::int AS n FROM idempotency_keys WHERE user_id = $1', [id])).toEqual([{ n: 0 }]);
+    expect(await sql('SELECT count(*)::int AS n FROM quota_reservations WHERE user_id = $1', [id])).toEqual([{ n: 0 }]);
     expect(await sql('SELECT action, actor FROM audit_log WHERE user_id = $1', [id])).toEqual([
       { action: 'erased', actor: 'admin:kc-erasure-admin' },
     ]);

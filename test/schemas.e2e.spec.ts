@@ -53,7 +53,17 @@ describe('two deployments in two schemas of one database', () => {
          FROM information_schema.tables WHERE table_schema = ANY($1) GROUP BY table_schema ORDER BY table_schema`,
       [schemas],
     );
-    const all = ['audit_log', 'idempotency_keys', 'migrations', 'outbox', 'processed_events', 'signing_keys', 'typeorm_metadata', 'users'];
+    const all = [
+      'audit_log',
+      'idempotency_keys',
+      'migrations',
+      'outbox',
+      'processed_events',
+      'quota_reservations',
+      'signing_keys',
+      'typeorm_metadata',
+      'users',
+    ];
     expect(tables).toEqual(schemas.map((schema) => ({ schema, tables: all })));
     const triggers = await sql<{ schema: string }>(
       `SELECT n.nspname AS schema FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -160,8 +160,8 @@ describe('stats and quota API', () => {
     const res = await call(api.url, 'GET', `/api/v1/users/${id}/quota`, { token });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      interviews: { used: 4, limit: 10, remaining: 6 },
-      storage: { used: 1073741824, limit: 5368709120, remaining: 4294967296, usedFormatted: '1 GB', limitFormatted: '5 GB' },
+      interviews: { used: 4, limit: 10, reserved: 0, remaining: 6 },
+      storage: { used: 1073741824, limit: 5368709120, reserved: 0, remaining: 4294967296, usedFormatted: '1 GB', limitFormatted: '5 GB' },
       exceeded: false,
     });
     expect((await call(api.url, 'GET', `/api/v1/users/${id}/quota`, { token: await tokenFor('stranger') })).status).toBe(403);
@@ -180,8 +180,8 @@ describe('stats and quota API', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe('"2"');
     expect(res.body).toEqual({
-      interviews: { used: 4, limit: 5, remaining: 1 },
-      storage: { used: 0, limit: 1000, remaining: 1000, usedFormatted: '0 B', limitFormatted: '1000 B' },
+      interviews: { used: 4, limit: 5, reserved: 0, remaining: 1 },
+      storage: { used: 0, limit: 1000, reserved: 0, remaining: 1000, usedFormatted: '0 B', limitFormatted: '1000 B' },
       exceeded: false,
     });
     expect(await thresholdEvents(id)).toEqual([{ resource: 'interviews', threshold: 80, used: 4, limit: 5 }]);

@@ -82,6 +82,26 @@ describe('PgUserRepository on PostgreSQL', () => {
     expect(await outboxCount(user.id)).toBe(11);
   });
 
+  it('modifyRow (no lock): concurrent changes, locked ones among them, each apply to the latest row, none is lost', async () => {
+    const user = newUser();
+    await repository.create(user, TEST_AUDIT);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        i % 3 === 0
+          ? repository.modify(user.id, TEST_AUDIT, (u) => u.updateProfile({ phone: `555 01${i}` }))
+          : repository.modifyRow(user.id, TEST_AUDIT, (u) => u.updateProfile({ bio: `bio ${i}` })),
+      ),
+    );
+    const state = (await reader.findById(user.id))!;
+    expect(state.version).toBe(11);
+    expect(['555 010', '555 013', '555 016', '555 019']).toContain(state.profile.phone);
+    expect(await outboxCount(user.id)).toBe(11);
+    // A change that changes nothing writes nothing.
+    const same = await repository.modifyRow(user.id, TEST_AUDIT, (u) => u.updateProfile({ phone: state.profile.phone }));
+    expect(same.user.version).toBe(11);
+    expect(await outboxCount(user.id)).toBe(11);
+  });
+
   it('records usage events once: a copy in the batch or a redelivery is a duplicate; a failure before the commit claims nothing', async () => {
     const user = newUser();
     await repository.create(user, TEST_AUDIT);

@@ -39,6 +39,7 @@ async function baselineRelay() {
   const { createKafka } = require(path.join(ROOT, 'dist/src/messaging/kafka-client'));
   const { KafkaEventPublisher } = require(path.join(ROOT, 'dist/src/messaging/kafka-event-publisher'));
   const { toOutgoingMessage } = require(path.join(ROOT, 'dist/src/messaging/outbox-message'));
+  const { withUserSnapshots } = require(path.join(ROOT, 'dist/src/users/persistence/user-snapshots'));
   const config = loadConfig(process.env);
   const publisher = new KafkaEventPublisher(createKafka(config.kafka, logLevel.NOTHING));
   await publisher.connect();
@@ -65,7 +66,8 @@ async function baselineRelay() {
           [batchSize],
         ));
         if (rows.length > 0) {
-          await publisher.publish(rows.map(toOutgoingMessage));
+          const manager = { query: async (text, values) => (await db.query(text, values)).rows };
+          await publisher.publish(await withUserSnapshots(manager, rows.map(toOutgoingMessage)));
           await db.query('UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
         }
       }

@@ -33,7 +33,8 @@ interface OpenApiDocument {
 interface AsyncApiDocument extends Node {
   info: { title: string; version: string };
   components: { schemas: Record<string, Schema> };
-  operations: Record<string, { action: EventEntry['action']; messages: Node[] }>;
+  /** `x-snapshot`: a state topic (user.snapshot), not an event: its value is no envelope, so it is no UserEvent. */
+  operations: Record<string, { action: EventEntry['action']; messages: Node[]; 'x-snapshot'?: boolean }>;
 }
 
 export async function generateContracts(): Promise<GeneratedFile[]> {
@@ -123,7 +124,8 @@ function eventCatalogue(asyncapi: AsyncApiDocument): EventEntry[] {
     const ref = (node as Node | undefined)?.$ref;
     return typeof ref === 'string' ? /^#\/components\/schemas\/(.+)$/.exec(ref)?.[1] : undefined;
   };
-  return Object.entries(asyncapi.operations).flatMap(([id, operation]) =>
+  const events = Object.entries(asyncapi.operations).filter(([, operation]) => !operation['x-snapshot']);
+  return events.flatMap(([id, operation]) =>
     operation.messages.map((ref) => {
       const message = deref(ref);
       const value = schemaName(message.payload);

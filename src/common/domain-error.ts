@@ -10,6 +10,8 @@ export interface FieldError {
 export class DomainError extends Error {
   /** What went wrong underneath an expected 5xx, for its log line only (the response never carries it). */
   reason?: Record<string, unknown>;
+  /** Fields the error body carries besides the usual ones (documented on ErrorResponse), e.g. QUOTA_EXCEEDED's `quota`. */
+  extra?: Record<string, unknown>;
 
   constructor(
     readonly code: string,

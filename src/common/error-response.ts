@@ -20,6 +20,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   INVALID_STATE_TRANSITION: 409,
   LEGAL_HOLD: 409,
   GRACE_PERIOD_EXPIRED: 409,
+  QUOTA_EXCEEDED: 409,
+  RESERVATION_EXISTS: 409,
+  RESERVATION_NOT_FOUND: 404,
   USER_ERASED: 410,
   VERSION_MISMATCH: 412,
   PAYLOAD_TOO_LARGE: 413,
@@ -62,6 +65,10 @@ export interface ErrorBody {
   code: string;
   message: string;
   details?: FieldError[];
+  /** QUOTA_EXCEEDED: what the reservation asked for and what remains. */
+  quota?: object;
+  /** RESERVATION_EXISTS: the live reservation holding the reference. */
+  reservationId?: string;
   timestamp: string;
   path: string;
   traceId: string;
@@ -72,13 +79,14 @@ export interface ErrorBody {
  * status that code means. A status we have no code for becomes 400 BAD_REQUEST (4xx) or 500 INTERNAL_ERROR (5xx).
  */
 export function toErrorBody(error: unknown, path: string, traceId: string): ErrorBody {
-  const { statusCode, code, message, details } = classify(error);
+  const { statusCode, code, message, details, extra } = classify(error);
   return {
     statusCode,
     error: STATUS_CODES[statusCode]!,
     code,
     message,
     ...(details ? { details } : {}),
+    ...extra,
     timestamp: new Date().toISOString(),
     path,
     traceId,
@@ -87,11 +95,17 @@ export function toErrorBody(error: unknown, path: string, traceId: string): Erro
 
 const INTERNAL = { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' };
 
-function classify(error: unknown): { statusCode: number; code: string; message: string; details?: FieldError[] } {
+function classify(error: unknown): {
+  statusCode: number;
+  code: string;
+  message: string;
+  details?: FieldError[];
+  extra?: Record<string, unknown>;
+} {
   if (error instanceof DomainError) {
     const statusCode = STATUS_BY_CODE[error.code];
     if (statusCode === undefined || error.code === 'INTERNAL_ERROR') return INTERNAL;
-    return { statusCode, code: error.code, message: error.message, details: error.details };
+    return { statusCode, code: error.code, message: error.message, details: error.details, extra: error.extra };
   }
   // Nest's HttpExceptions (Fastify's own errors arrive as these), and errors carrying a status
   // (@fastify/static's 416, malformed JSON, body too large, unsupported content type).

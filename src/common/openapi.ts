@@ -20,6 +20,16 @@ export class FieldErrorResponse implements FieldError {
   @ApiProperty({ example: 'must be at least 2 characters' }) message: string;
 }
 
+/** QUOTA_EXCEEDED's `quota`: what a reservation asked for against what remains. */
+export class QuotaShortfallResponse {
+  @ApiProperty({ enum: ['interviews', 'storage'] }) resource: string;
+  @ApiProperty({ example: 1 }) requested: number;
+  @ApiProperty({ example: 8 }) used: number;
+  @ApiProperty({ example: 2 }) reserved: number;
+  @ApiProperty({ example: 10 }) limit: number;
+  @ApiProperty({ example: 0 }) remaining: number;
+}
+
 /** The body of every error the service answers with (see toErrorBody). */
 export class ErrorResponse implements ErrorBody {
   @ApiProperty({ example: 400 }) statusCode: number;
@@ -27,6 +37,10 @@ export class ErrorResponse implements ErrorBody {
   @ApiProperty({ description: 'Stable machine-readable code', example: 'VALIDATION_FAILED' }) code: string;
   @ApiProperty({ example: 'Validation failed' }) message: string;
   @ApiPropertyOptional({ type: [FieldErrorResponse], description: 'Present for VALIDATION_FAILED' }) details?: FieldError[];
+  @ApiPropertyOptional({ type: QuotaShortfallResponse, description: 'Present for QUOTA_EXCEEDED: what remains' })
+  quota?: QuotaShortfallResponse;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Present for RESERVATION_EXISTS: the live reservation holding the reference' })
+  reservationId?: string;
   @ApiProperty({ format: 'date-time' }) timestamp: string;
   @ApiProperty({ example: '/api/v1/users' }) path: string;
   @ApiProperty({ description: 'Also sent in X-Request-Id', example: '4bf92f3577b34da6a3ce929d0e0e4736' }) traceId: string;

@@ -11,6 +11,7 @@ import { NotifyOutboxPerSchema1764100000000 } from '../../migrations/17641000000
 import { CreateUserDirectory1764200000000 } from '../../migrations/1764200000000-CreateUserDirectory';
 import { AccountLifecycle1764300000000 } from '../../migrations/1764300000000-AccountLifecycle';
 import { ShardOutbox1764400000000 } from '../../migrations/1764400000000-ShardOutbox';
+import { QuotaReservations1764500000000 } from '../../migrations/1764500000000-QuotaReservations';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
@@ -28,6 +29,7 @@ export const MIGRATIONS = [
   CreateUserDirectory1764200000000,
   AccountLifecycle1764300000000,
   ShardOutbox1764400000000,
+  QuotaReservations1764500000000,
 ];
 
 // The directory's search (migration CreateUserDirectory) needs both. Required, not imported: the contrib

@@ -20,3 +20,12 @@ export async function claimEvents(tx: PoolClient, events: Array<{ eventId: strin
   );
   return new Set(rows.map((row) => row.event_id));
 }
+
+/**
+ * Forgets claims of events that were not applied after all (dead-lettered for an unknown user), in the claiming
+ * transaction: a replay of the dead letter (npm run dlq:replay) then applies them instead of skipping a duplicate.
+ */
+export async function releaseEvents(tx: PoolClient, eventIds: string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await tx.query('DELETE FROM processed_events WHERE event_id = ANY($1::varchar[]) AND service_name = $2', [eventIds, SERVICE_NAME]);
+}

@@ -8,6 +8,7 @@ import { EventPublisher } from './event-publisher';
 import { OutboxListener } from './outbox-listener';
 import { OutboxRow, toOutgoingMessage } from './outbox-message';
 import { bucketsOf, LOCK_SHARD, PENDING_BUCKETS, pendingShards, SELECT_BATCH } from './outbox-shards';
+import { withUserSnapshots } from '../users/persistence/user-snapshots';
 
 const BACKOFF_INITIAL_MS = 100;
 const RETENTION_EVERY_MS = 10 * 60_000;
@@ -153,7 +154,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       if (!locked) return 0;
       const rows: OutboxRow[] = await manager.query(SELECT_BATCH, [buckets, this.config.outbox.batchSize]);
       if (rows.length === 0) return 0;
-      const messages = rows.map(toOutgoingMessage);
+      const messages = await withUserSnapshots(manager, rows.map(toOutgoingMessage));
       await this.publisher.publish(messages);
       for (const message of messages) this.metrics.eventPublished(message.topic);
       await manager.query(`UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);

@@ -52,6 +52,8 @@ export function createLogger(config: AppConfig, destination?: DestinationStream)
       redact: { paths: REDACTED, censor: '[redacted]' },
       serializers: { err: errorWithoutData },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    // Lines are gathered up to 4 KB (or 200 ms) per write to stdout: one write(2) per line was ~8% of the CPU of a
+    // POST or PATCH, each of which logs its activity line (bench/http, issue 13). Flushed on exit.
+    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 200 }),
   );
 }

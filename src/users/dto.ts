@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsDefined, IsInt, IsObject, IsOptional, IsString, ValidateIf, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsIn, IsInt, IsObject, IsOptional, IsString, ValidateIf, ValidateNested } from 'class-validator';
+import { DEFAULT_RESERVATION_TTL_SECONDS, MAX_RESERVATION_TTL_SECONDS, QUOTA_RESOURCES, QuotaResource } from './domain/quota-reservation';
 
 // Shapes only: types, nesting, no unknown fields. Lengths and formats are checked by the domain
 // (the limits in the OpenAPI descriptions are the domain's).
@@ -76,4 +77,27 @@ export class SetQuotaDto {
   @ApiProperty({ minimum: 0, example: 10737418240, description: 'Bytes' })
   @IsInt()
   maxStorage: number;
+}
+
+/** A quota reservation; amounts, reference length and ttl are checked by the domain (reservationRequest). */
+export class ReserveQuotaDto {
+  @ApiProperty({ enum: QUOTA_RESOURCES, description: 'interviews: active interviews; storage: bytes' })
+  @IsIn(QUOTA_RESOURCES)
+  resource: QuotaResource;
+  @ApiProperty({ minimum: 1, example: 1, description: 'Interviews (up to 2147483647) or bytes (up to 2^53−1)' })
+  @IsInt()
+  amount: number;
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 255,
+    example: 'iv-1',
+    description:
+      "The id the consumed event will carry: interview.created's interviewId, media.uploaded's fileId; it settles the reservation",
+  })
+  @IsString()
+  reference: string;
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_RESERVATION_TTL_SECONDS, default: DEFAULT_RESERVATION_TTL_SECONDS })
+  @IsOptional()
+  @IsInt()
+  ttlSeconds?: number;
 }

@@ -1,6 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Put, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Post, Put, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors, ApiIfMatch, ApiIfNoneMatch, ApiUserId, BEARER, ETAG_HEADER, INTERNAL } from '../common/openapi';
 import { CurrentActor, InternalOnly } from '../common/auth.guard';
@@ -11,11 +21,12 @@ import { CurrentAudit } from './audit-context';
 import { AuditContext } from './domain/audit';
 import { UuidParam } from '../common/uuid.pipe';
 import { IncrementInterviews } from './commands/increment-interviews';
+import { ReleaseReservation, ReserveQuota } from './commands/reserve-quota';
 import { SetQuota } from './commands/set-quota';
-import { SetQuotaDto } from './dto';
+import { ReserveQuotaDto, SetQuotaDto } from './dto';
 import { GetQuota } from './queries/get-quota';
 import { GetStats } from './queries/get-stats';
-import { QuotaUsageViewResponse, UsageStatsResponse } from './user.responses';
+import { QuotaUsageViewResponse, ReservationResponse, UsageStatsResponse } from './user.responses';
 
 /** Usage statistics and quotas: read by the user, changed by other services. */
 @ApiTags('usage')
@@ -71,7 +82,10 @@ export class UsageController {
   }
 
   @Get(':id/quota')
-  @ApiOperation({ summary: 'Used, limit and remaining for interviews and storage' })
+  @ApiOperation({
+    summary: 'Used, reserved, limit and remaining for interviews and storage',
+    description: 'While a quota reservation is live the answer is Cache-Control: no-store and never 304 (reservations change no version).',
+  })
   @ApiUserId()
   @ApiIfNoneMatch()
   @ApiOkResponse({ type: QuotaUsageViewResponse, headers: ETAG_HEADER })
@@ -82,7 +96,60 @@ export class UsageController {
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return withEtag(reply, await this.queries.execute(new GetQuota(actor, id)), ifNoneMatch);
+    const result = await this.queries.execute(new GetQuota(actor, id));
+    // Reservations come and go (and expire) without a new version: while any is live the answer is not the
+    // version's alone, so it is never 304 and must not be stored. The ETag still names the version, for If-Match.
+    if (result.view.interviews.reserved === 0 && result.view.storage.reserved === 0) return withEtag(reply, result, ifNoneMatch);
+    void reply.header('cache-control', 'no-store');
+    return withEtag(reply, result);
+  }
+
+  @Post(':id/quota/reservations')
+  @InternalOnly()
+  @ApiOperation({
+    summary: 'Internal: hold part of a quota until the consumed event with the same reference settles it; X-Internal-Token only',
+    description:
+      'Counts against the limit until interview.created (interviewId = reference) or media.uploaded (fileId = reference) ' +
+      'is consumed, the reservation is released, or it expires (ttlSeconds). 409 QUOTA_EXCEEDED carries `quota` (what remains).',
+  })
+  @ApiUserId()
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeats with the same key reserve once and get the same response' })
+  @ApiCreatedResponse({ type: ReservationResponse })
+  @ApiErrors(
+    [400, 'VALIDATION_FAILED, BAD_REQUEST'],
+    [403, 'ACCESS_DENIED'],
+    [404, 'USER_NOT_FOUND'],
+    [409, 'QUOTA_EXCEEDED (with `quota`), RESERVATION_EXISTS (the reference is held; with `reservationId`)'],
+    [410, 'USER_ERASED'],
+    [422, 'IDEMPOTENCY_KEY_REUSED'],
+  )
+  @HttpCode(201)
+  async reserve(
+    @UuidParam() id: string,
+    @Body() body: ReserveQuotaDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { receipt, replayed } = await this.commands.execute(new ReserveQuota(id, body, parseIdempotencyKey(idempotencyKey)));
+    if (replayed) void reply.header('idempotent-replayed', 'true');
+    return receipt;
+  }
+
+  @Delete(':id/quota/reservations/:reservationId')
+  @InternalOnly()
+  @ApiOperation({ summary: 'Internal: give back a reservation that will not be used; X-Internal-Token only' })
+  @ApiUserId()
+  @ApiParam({ name: 'reservationId', format: 'uuid' })
+  @ApiNoContentResponse({ description: 'Released' })
+  @ApiErrors(
+    [400, 'VALIDATION_FAILED'],
+    [403, 'ACCESS_DENIED'],
+    [404, 'USER_NOT_FOUND, RESERVATION_NOT_FOUND (never made, or already settled, released or expired)'],
+    [410, 'USER_ERASED'],
+  )
+  @HttpCode(204)
+  async release(@UuidParam() id: string, @UuidParam('reservationId') reservationId: string): Promise<void> {
+    await this.commands.execute(new ReleaseReservation(id, reservationId));
   }
 
   @Put(':id/quota')

@@ -17,6 +17,23 @@ export type UserAction =
 
 const ACTIVITY = 'users:activity';
 
+export interface Activity {
+  action: UserAction;
+  message: string;
+}
+
+/** What a route marked with RecordsActivity logs, or undefined for other routes. */
+export function activityOf(reflector: Reflector, handler: object): Activity | undefined {
+  return reflector.get<Activity | undefined>(ACTIVITY, handler as () => unknown);
+}
+
+/** The activity line of a successful change (the result is the view, when the route answers one). */
+export function logActivity(request: FastifyRequest, { action, message }: Activity, result: unknown): void {
+  const view = result as { id?: string; version?: number } | undefined;
+  const params = request.params as { id?: string } | undefined;
+  request.log.info({ userId: view?.id ?? params?.id, action, version: view?.version }, message);
+}
+
 /**
  * Marks a route that changes a user: once it succeeds, one log line
  * `{userId, action, version, message}` on the request's logger, which carries the traceId.
@@ -35,13 +52,8 @@ export class UserActivityLog implements NestInterceptor {
   constructor(private readonly reflector: Reflector) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const { action, message } = this.reflector.get<{ action: UserAction; message: string }>(ACTIVITY, context.getHandler());
-    const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { id?: string } }>>();
-    return next.handle().pipe(
-      tap((result) => {
-        const view = result as { id?: string; version?: number } | undefined;
-        request.log.info({ userId: view?.id ?? request.params.id, action, version: view?.version }, message);
-      }),
-    );
+    const activity = activityOf(this.reflector, context.getHandler())!;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    return next.handle().pipe(tap((result) => logActivity(request, activity, result)));
   }
 }

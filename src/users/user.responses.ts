@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { NotificationSettings, PreferencesFields } from './domain/preferences';
+import { QUOTA_RESOURCES, QuotaResource, ReservationReceipt } from './domain/quota-reservation';
 import { UserPage } from './queries/find-users';
 import { PreferencesView, QuotaView as QuotaView2, StatsView as StatsView2, UserView } from './user.view';
 
@@ -96,7 +97,8 @@ export class UsageStatsResponse implements StatsView2 {
 export class QuotaUsageResponse {
   @ApiProperty({ example: 2 }) used: number;
   @ApiProperty({ example: 10 }) limit: number;
-  @ApiProperty({ example: 8 }) remaining: number;
+  @ApiProperty({ example: 1, description: 'Held by live quota reservations (POST /users/{id}/quota/reservations)' }) reserved: number;
+  @ApiProperty({ example: 7, description: 'limit − used − reserved, at least 0: what may still be reserved' }) remaining: number;
 }
 
 export class StorageUsageResponse extends QuotaUsageResponse {
@@ -108,4 +110,13 @@ export class QuotaUsageViewResponse implements QuotaView2 {
   @ApiProperty({ type: QuotaUsageResponse, description: 'Active interviews against maxInterviews' }) interviews: QuotaUsageResponse;
   @ApiProperty({ type: StorageUsageResponse, description: 'Bytes against maxStorage' }) storage: StorageUsageResponse;
   @ApiProperty({ description: 'True when either limit is reached' }) exceeded: boolean;
+}
+
+export class ReservationResponse implements ReservationReceipt {
+  @ApiProperty({ format: 'uuid', description: 'For DELETE /users/{id}/quota/reservations/{reservationId}' }) reservationId: string;
+  @ApiProperty({ enum: QUOTA_RESOURCES }) resource: QuotaResource;
+  @ApiProperty({ example: 1 }) amount: number;
+  @ApiProperty({ example: 'iv-1' }) reference: string;
+  @ApiProperty({ format: 'date-time', description: 'Unless settled or released first, it stops counting then' }) expiresAt: string;
+  @ApiProperty({ example: 2, description: 'What remains of the resource with this reservation held' }) remaining: number;
 }

@@ -1,6 +1,7 @@
 import { PreferencesFields } from './domain/preferences';
 import { ProfileFields } from './domain/profile';
 import { QuotaUsage } from './domain/quota';
+import { Reserved } from './domain/quota-reservation';
 import { formatBytes } from './domain/stats';
 import { UserState, UserStatus } from './domain/user';
 
@@ -85,11 +86,15 @@ export function toStatsView({ stats }: Pick<UserState, 'stats'>): StatsView {
   };
 }
 
-/** Interviews "used" means active ones: closing an interview frees its slot. */
-export function toQuotaView({ stats, quota }: Pick<UserState, 'stats' | 'quota'>): QuotaView {
+/** Interviews "used" means active ones: closing an interview frees its slot. `reserved`: live quota reservations. */
+export function toQuotaView({ stats, quota }: Pick<UserState, 'stats' | 'quota'>, reserved: Reserved): QuotaView {
   return {
-    interviews: quota.interviews(stats),
-    storage: { ...quota.storage(stats), usedFormatted: formatBytes(stats.storageUsed), limitFormatted: formatBytes(quota.maxStorage) },
+    interviews: quota.interviews(stats, reserved.interviews),
+    storage: {
+      ...quota.storage(stats, reserved.storage),
+      usedFormatted: formatBytes(stats.storageUsed),
+      limitFormatted: formatBytes(quota.maxStorage),
+    },
     exceeded: quota.exceeded(stats),
   };
 }

@@ -20,6 +20,8 @@ import { DirectoryCursors } from './queries/directory-cursor';
 import { FindUsersHandler } from './queries/find-users';
 import { IncrementInterviewsHandler } from './commands/increment-interviews';
 import { SetQuotaHandler } from './commands/set-quota';
+import { ReleaseReservationHandler, ReserveQuotaHandler } from './commands/reserve-quota';
+import { QuotaReservationExpiry } from './persistence/quota-reservation-expiry';
 import { GetQuotaHandler } from './queries/get-quota';
 import { GetStatsHandler } from './queries/get-stats';
 import { UsageController } from './usage.controller';
@@ -61,6 +63,9 @@ import { GetLegalHoldHandler } from './queries/get-legal-hold';
     GetPreferencesHandler,
     IncrementInterviewsHandler,
     SetQuotaHandler,
+    ReserveQuotaHandler,
+    ReleaseReservationHandler,
+    QuotaReservationExpiry,
     GetStatsHandler,
     GetQuotaHandler,
     { provide: AuditTrail, useClass: PgAuditTrail },

@@ -11,6 +11,8 @@ export interface ModifyOptions {
   whileSuspended?: boolean;
   /** Soft-deleted users too (restore, erase, legal holds). */
   withDeleted?: boolean;
+  /** The change touches the row alone (see UserRepository.modifyRow): no lock, two round trips. */
+  rowOnly?: boolean;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function modifyUser(
   options: ModifyOptions = {},
 ): Promise<{ user: User; changed: boolean }> {
   let before = 0;
-  const { user } = await users.modify(
+  const { user } = await (options.rowOnly ? users.modifyRow.bind(users) : users.modify.bind(users))(
     id,
     audit,
     async (user) => {

@@ -29,7 +29,9 @@ export class ReplaceProfileHandler implements ICommandHandler<ReplaceProfile> {
   ) {}
 
   async execute({ actor, audit, userId, profile, ifMatch }: ReplaceProfile): Promise<Versioned<UserView>> {
-    const { user, changed } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.replaceProfile(profile));
+    const { user, changed } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.replaceProfile(profile), {
+      rowOnly: true,
+    });
     if (changed) this.metrics.profileUpdated();
     return { view: toUserView(user.snapshot()), version: user.version };
   }

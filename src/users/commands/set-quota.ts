@@ -27,6 +27,6 @@ export class SetQuotaHandler implements ICommandHandler<SetQuota> {
   async execute({ actor, audit, userId, limits, ifMatch }: SetQuota): Promise<Versioned<QuotaView>> {
     const quota = Quota.create({ maxInterviews: limits.maxInterviews, maxStorage: BigInt(limits.maxStorage) });
     const { user } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.changeQuota(quota));
-    return { view: toQuotaView(user.snapshot()), version: user.version };
+    return { view: toQuotaView(user.snapshot(), await this.users.reservedFor(userId)), version: user.version };
   }
 }

@@ -24,7 +24,9 @@ export class UpdatePreferencesHandler implements ICommandHandler<UpdatePreferenc
   constructor(private readonly users: UserRepository) {}
 
   async execute({ actor, audit, userId, patch, ifMatch }: UpdatePreferences): Promise<Versioned<PreferencesView>> {
-    const { user } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.updatePreferences(patch));
+    const { user } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.updatePreferences(patch), {
+      rowOnly: true,
+    });
     return { view: toPreferencesView(user.snapshot()), version: user.version };
   }
 }

@@ -29,7 +29,9 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfile> {
   ) {}
 
   async execute({ actor, audit, userId, patch, ifMatch }: UpdateProfile): Promise<Versioned<UserView>> {
-    const { user, changed } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.updateProfile(patch));
+    const { user, changed } = await modifyUser(this.users, actor, audit, userId, ifMatch, (user) => user.updateProfile(patch), {
+      rowOnly: true,
+    });
     if (changed) this.metrics.profileUpdated();
     return { view: toUserView(user.snapshot()), version: user.version };
   }

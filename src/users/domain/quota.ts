@@ -13,6 +13,9 @@ export const DEFAULT_MAX_STORAGE = 5n * 1024n ** 3n;
 export interface QuotaUsage {
   used: number;
   limit: number;
+  /** Held by live quota reservations (see quota-reservation.ts). */
+  reserved: number;
+  /** limit − used − reserved, never below zero: what may still be reserved or used. */
   remaining: number;
 }
 
@@ -45,12 +48,12 @@ export class Quota implements QuotaFields {
     return new Quota(fields);
   }
 
-  interviews(stats: Stats): QuotaUsage {
-    return usage(stats.interviewsActive, this.maxInterviews);
+  interviews(stats: Stats, reserved = 0n): QuotaUsage {
+    return usage(stats.interviewsActive, this.maxInterviews, Number(reserved));
   }
 
-  storage(stats: Stats): QuotaUsage {
-    return usage(Number(stats.storageUsed), Number(this.maxStorage));
+  storage(stats: Stats, reserved = 0n): QuotaUsage {
+    return usage(Number(stats.storageUsed), Number(this.maxStorage), Number(reserved));
   }
 
   exceeded(stats: Stats): boolean {
@@ -58,6 +61,6 @@ export class Quota implements QuotaFields {
   }
 }
 
-function usage(used: number, limit: number): QuotaUsage {
-  return { used, limit, remaining: Math.max(0, limit - used) };
+function usage(used: number, limit: number, reserved: number): QuotaUsage {
+  return { used, limit, reserved, remaining: Math.max(0, limit - used - reserved) };
 }

@@ -30,8 +30,10 @@ describe('Quota', () => {
   it('reports used, limit and remaining, and when a limit is reached', () => {
     const quota = Quota.default();
     const stats = Stats.empty().interviewCreated().storageAdded(1024n);
-    expect(quota.interviews(stats)).toEqual({ used: 1, limit: 10, remaining: 9 });
-    expect(quota.storage(stats)).toEqual({ used: 1024, limit: 5368709120, remaining: 5368708096 });
+    expect(quota.interviews(stats)).toEqual({ used: 1, limit: 10, reserved: 0, remaining: 9 });
+    expect(quota.storage(stats)).toEqual({ used: 1024, limit: 5368709120, reserved: 0, remaining: 5368708096 });
+    expect(quota.interviews(stats, 4n)).toEqual({ used: 1, limit: 10, reserved: 4, remaining: 5 });
+    expect(quota.interviews(stats, 20n)).toEqual({ used: 1, limit: 10, reserved: 20, remaining: 0 });
     expect(quota.exceeded(stats)).toBe(false);
     expect(Quota.create({ maxInterviews: 1, maxStorage: 10n }).exceeded(stats)).toBe(true);
   });

@@ -1,12 +1,35 @@
 import { Injectable } from '@nestjs/common';
 import { ReadPool } from '../../config/read-pool';
 import { Metrics } from '../../observability/metrics';
+import { Reserved } from '../domain/quota-reservation';
 import { UserState, UserStatus } from '../domain/user';
+import { reservedBy } from './quota-reservations.sql';
 import { countStatement, estimateStatement, pageStatement } from './user-directory.sql';
-import { toState, USER_COLUMNS, UserRecord } from './user.mapper';
-import { DirectoryFilters, DirectoryPage, DirectoryPageRequest, UserReader } from './user.repository';
+import { toState, toView, USER_COLUMNS, UserRecord } from './user.mapper';
+import { DirectoryFilters, DirectoryPage, DirectoryPageRequest, UserKey, UserReader } from './user.repository';
+import type { UserView } from '../user.view';
 
 type PageRecord = UserRecord & { sortKey: string; snapshotXids?: string; snapshotAt?: string };
+
+/** A named (prepared) statement reading one live user; the name is also the metrics operation. */
+interface Statement {
+  name: string;
+  text: string;
+}
+const liveBy = (name: string, column: string): Statement => ({
+  name,
+  text: `SELECT ${USER_COLUMNS} FROM users WHERE ${column} = $1 AND deleted_at IS NULL`,
+});
+const BY_ID = liveBy('user_by_id', 'id');
+const BY_KEYCLOAK_ID = liveBy('user_by_keycloak_id', 'keycloak_id');
+const BY_EMAIL = liveBy('user_by_email', 'email');
+
+const WITH_DELETED: Statement = {
+  name: 'user_with_deleted',
+  text: `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND status <> 'erased'`,
+};
+
+const toStateOrNull = (row: UserRecord | undefined) => (row ? toState(row) : null);
 
 /**
  * Reads straight through the pg pool with named (prepared) statements: the hot path of the service,
@@ -23,15 +46,24 @@ export class PgUserReader extends UserReader {
   }
 
   findById(id: string): Promise<UserState | null> {
-    return this.one('user_by_id', `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL`, id);
+    return this.one(BY_ID, id).then(toStateOrNull);
   }
 
   findByKeycloakId(keycloakId: string): Promise<UserState | null> {
-    return this.one('user_by_keycloak_id', `SELECT ${USER_COLUMNS} FROM users WHERE keycloak_id = $1 AND deleted_at IS NULL`, keycloakId);
+    return this.one(BY_KEYCLOAK_ID, keycloakId).then(toStateOrNull);
   }
 
   findByEmail(email: string): Promise<UserState | null> {
-    return this.one('user_by_email', `SELECT ${USER_COLUMNS} FROM users WHERE email = $1 AND deleted_at IS NULL`, email);
+    return this.one(BY_EMAIL, email).then(toStateOrNull);
+  }
+
+  async findView(key: UserKey): Promise<UserView | null> {
+    const row = await ('id' in key
+      ? this.one(BY_ID, key.id)
+      : 'keycloakId' in key
+        ? this.one(BY_KEYCLOAK_ID, key.keycloakId)
+        : this.one(BY_EMAIL, key.email));
+    return row ? toView(row) : null;
   }
 
   /** Unnamed statements: their shapes vary, and each is planned for its values (trigram selectivity depends on q). */
@@ -69,7 +101,7 @@ export class PgUserReader extends UserReader {
   }
 
   findWithDeleted(id: string): Promise<UserState | null> {
-    return this.one('user_with_deleted', `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND status <> 'erased'`, id);
+    return this.one(WITH_DELETED, id).then(toStateOrNull);
   }
 
   async statusOf(id: string): Promise<UserStatus | null> {
@@ -88,6 +120,10 @@ export class PgUserReader extends UserReader {
     return counts;
   }
 
+  reservedFor(id: string): Promise<Reserved> {
+    return this.metrics.timeQuery('reserved_by', () => reservedBy(this.db, id));
+  }
+
   async totalStorageUsed(): Promise<bigint> {
     const { rows } = await this.db.query<{ bytes: string }>(
       'SELECT coalesce(sum(storage_used), 0)::text AS bytes FROM users WHERE deleted_at IS NULL',
@@ -95,8 +131,8 @@ export class PgUserReader extends UserReader {
     return BigInt(rows[0].bytes);
   }
 
-  private async one(name: string, text: string, value: string): Promise<UserState | null> {
+  private async one({ name, text }: Statement, value: string): Promise<UserRecord | undefined> {
     const { rows } = await this.metrics.timeQuery(name, () => this.db.query<UserRecord>({ name, text, values: [value] }));
-    return rows.length > 0 ? toState(rows[0]) : null;
+    return rows[0];
   }
 }

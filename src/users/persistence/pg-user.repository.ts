@@ -1,13 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { IdempotencyKeyReused } from '../../common/domain-error';
 import { PgPool } from '../../config/pg-pool';
-import { claimEvents } from '../../messaging/inbox';
+import { claimEvents, releaseEvents } from '../../messaging/inbox';
 import { Metrics } from '../../observability/metrics';
 import { AuditContext } from '../domain/audit';
 import { EmailTaken, KeycloakIdTaken, UserErased, UserNotFound } from '../domain/errors';
+import { remainingOf, Reserved, ReservationExists, ReservationReceipt, ReservationRequest } from '../domain/quota-reservation';
 import { User } from '../domain/user';
 import { auditRows, auditInsert, outboxInsert } from './change-log';
+import {
+  deleteReservation,
+  insertReservation,
+  purgeExpired,
+  reservationWithReference,
+  reservedBy,
+  settleReservations,
+} from './quota-reservations.sql';
 import { ROW_COLUMNS, rowValues, toState, USER_COLUMNS, UserRecord } from './user.mapper';
 import { DueUsers, UsageEventRef, UsageRecorder, UserRepository } from './user.repository';
 
@@ -29,6 +38,25 @@ const SAVE_USER = `WITH audit AS (${auditInsert(`$${N + 1}`)})
 const SAVE_USER_WITH_EVENTS = `WITH audit AS (${auditInsert(`$${N + 1}`)}), events AS (${outboxInsert(`$${N + 2}`)})
   UPDATE users SET (${ROW_COLUMNS.slice(1).join(', ')}) = (${placeholders(2, N - 1)}) WHERE id = $1`;
 
+/**
+ * SAVE_USER(_WITH_EVENTS) on condition that the row still has the version read (modifyRow): the audit entries and
+ * events are inserted only with the update (joined to its one row, or none). Answers `saved` 1 or 0.
+ */
+const saveIfVersion = (withEvents: boolean) => `WITH saved AS (
+    UPDATE users SET (${ROW_COLUMNS.slice(1).join(', ')}) = (${placeholders(2, N - 1)}) WHERE id = $1 AND version = $${N + 1}
+    RETURNING id),
+  audit AS (${auditInsert(`$${N + 2}`, 'saved')})${
+    withEvents
+      ? `,
+  events AS (${outboxInsert(`$${N + 3}`, 'saved')})`
+      : ''
+  }
+  SELECT count(*)::int AS saved FROM saved`;
+const SAVE_USER_IF_VERSION = saveIfVersion(false);
+const SAVE_USER_WITH_EVENTS_IF_VERSION = saveIfVersion(true);
+/** Tries of modifyRow before it takes the row lock (modify) instead: others kept changing the user in between. */
+const ROW_TRIES = 3;
+
 /** The consumer's batch: stats, quota and version of many users, their audit entries and (if any) their events. */
 function saveUsageText(withEvents: boolean): string {
   const events = withEvents ? `, events AS (${outboxInsert('$11')})` : '';
@@ -45,7 +73,8 @@ const SAVE_USAGE_WITH_EVENTS = saveUsageText(true);
 /** What the database keeps of an erased user besides the row; events not yet published stay until they are. */
 const ERASE_TRACES = `
   WITH keys AS (DELETE FROM idempotency_keys WHERE user_id = $1),
-    trail AS (DELETE FROM audit_log WHERE user_id = $1)
+    trail AS (DELETE FROM audit_log WHERE user_id = $1),
+    reservations AS (DELETE FROM quota_reservations WHERE user_id = $1)
   DELETE FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL`;
 
 const DUE: Record<DueUsers['kind'], string> = {
@@ -94,6 +123,33 @@ export class PgUserRepository extends UserRepository {
     );
   }
 
+  /**
+   * Two round trips instead of modify()'s four (BEGIN, SELECT ... FOR UPDATE, UPDATE, COMMIT): measured in bench/http
+   * (issue 13). Safe because every write to a users row goes through this class and bumps `version`.
+   */
+  modifyRow<T>(
+    id: string,
+    context: AuditContext,
+    change: (user: User) => T | Promise<T>,
+    options: { withDeleted?: boolean } = {},
+  ): Promise<{ user: User; result: T }> {
+    return this.metrics.timeQuery('modify_user', async () => {
+      for (let attempt = 0; attempt < ROW_TRIES; attempt++) {
+        const user = await readUser(this.db.pool, id, options.withDeleted ?? false, false);
+        const read = user.version;
+        const result = await change(user);
+        if (user.status === 'erased') throw new Error('modifyRow does not erase users: use modify()');
+        if (!user.changed || (await saveUserIfVersion(this.db.pool, user, context, read))) return { user, result };
+      }
+      return this.db.transaction(async (tx) => {
+        const user = await readUser(tx, id, options.withDeleted ?? false, true);
+        const result = await change(user);
+        await saveUser(tx, user, context);
+        return { user, result };
+      });
+    });
+  }
+
   modifyOnce<T>(
     id: string,
     context: AuditContext,
@@ -103,22 +159,11 @@ export class PgUserRepository extends UserRepository {
     return this.db.transaction(async (tx) => {
       // After the lock: a concurrent call with the same key has committed by now, and its row is visible.
       const user = await lockUser(tx, id, false);
-      const {
-        rows: [stored],
-      } = await tx.query('SELECT user_id, endpoint, response FROM idempotency_keys WHERE key = $1', [key]);
-      if (stored) {
-        if (stored.user_id !== id || stored.endpoint !== endpoint) throw new IdempotencyKeyReused();
-        return { user, result: stored.response as T, replayed: true };
-      }
+      const stored = await storedResponse(tx, key, id, endpoint);
+      if (stored) return { user, result: stored as T, replayed: true };
       const result = await change(user);
       await saveUser(tx, user, context);
-      // Another user's call may hold the key uncommitted: the insert waits for it, then inserts nothing.
-      const inserted = await tx.query(
-        `INSERT INTO idempotency_keys (key, user_id, endpoint, status_code, response) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (key) DO NOTHING RETURNING key`,
-        [key, id, endpoint, status, JSON.stringify(result)],
-      );
-      if (inserted.rowCount === 0) throw new IdempotencyKeyReused();
+      await storeResponse(tx, key, id, endpoint, status, result);
       return { user, result, replayed: false };
     });
   }
@@ -138,10 +183,63 @@ export class PgUserRepository extends UserRepository {
       for (const event of events) (claimed.delete(event.eventId) ? fresh : duplicates).push(event);
       const users = await lockUsers(tx, [...new Set(fresh.map((event) => event.userId))]);
       const result = record(fresh, users);
+      await releaseEvents(
+        tx,
+        fresh.filter((event) => !users.has(event.userId)).map((event) => event.eventId),
+      );
       await saveUsage(tx, [...users.values()], fresh);
+      await settleReservations(
+        tx,
+        fresh.flatMap(({ userId, settles }) => (settles && users.has(userId) ? [{ userId, ...settles }] : [])),
+      );
       await beforeCommit(result);
       return { result, duplicates };
     });
+  }
+
+  reserveQuota(
+    id: string,
+    request: ReservationRequest,
+    idempotency: { key: string; endpoint: string } | null,
+    check: (user: User, reserved: Reserved) => void,
+  ): Promise<{ receipt: ReservationReceipt; replayed: boolean }> {
+    return this.metrics.timeQuery('reserve_quota', () =>
+      this.db.transaction(async (tx) => {
+        const user = await lockUser(tx, id, false);
+        if (idempotency) {
+          const stored = await storedResponse(tx, idempotency.key, id, idempotency.endpoint);
+          if (stored) return { receipt: stored as ReservationReceipt, replayed: true };
+        }
+        await purgeExpired(tx, id);
+        const existing = await reservationWithReference(tx, id, request);
+        if (existing) throw new ReservationExists(existing);
+        const reserved = await reservedBy(tx, id);
+        check(user, reserved);
+        const { id: reservationId, expiresAt } = await insertReservation(tx, id, request);
+        const after = { ...reserved, [request.resource]: reserved[request.resource] + request.amount };
+        const receipt: ReservationReceipt = {
+          reservationId,
+          resource: request.resource,
+          amount: Number(request.amount),
+          reference: request.reference,
+          expiresAt: expiresAt.toISOString(),
+          remaining: Number(remainingOf(request.resource, user.stats, user.quota, after)),
+        };
+        if (idempotency) await storeResponse(tx, idempotency.key, id, idempotency.endpoint, 201, receipt);
+        return { receipt, replayed: false };
+      }),
+    );
+  }
+
+  releaseReservation(id: string, reservationId: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await lockUser(tx, id, true);
+      return deleteReservation(tx, id, reservationId);
+    });
+  }
+
+  reservedFor(id: string): Promise<Reserved> {
+    return reservedBy(this.db.pool, id);
   }
 
   withAvatarLock<T>(id: string, fn: (currentKeys: readonly string[]) => Promise<T>): Promise<T> {
@@ -182,6 +280,26 @@ export class PgUserRepository extends UserRepository {
   }
 }
 
+/** The response stored under an idempotency key (null: a first call); IdempotencyKeyReused when it was another user's or endpoint's. */
+async function storedResponse(tx: PoolClient, key: string, userId: string, endpoint: string): Promise<unknown> {
+  const {
+    rows: [stored],
+  } = await tx.query('SELECT user_id, endpoint, response FROM idempotency_keys WHERE key = $1', [key]);
+  if (!stored) return null;
+  if (stored.user_id !== userId || stored.endpoint !== endpoint) throw new IdempotencyKeyReused();
+  return stored.response;
+}
+
+async function storeResponse(tx: PoolClient, key: string, userId: string, endpoint: string, status: number, response: unknown) {
+  // Another user's call may hold the key uncommitted: the insert waits for it, then inserts nothing.
+  const inserted = await tx.query(
+    `INSERT INTO idempotency_keys (key, user_id, endpoint, status_code, response) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (key) DO NOTHING RETURNING key`,
+    [key, userId, endpoint, status, JSON.stringify(response)],
+  );
+  if (inserted.rowCount === 0) throw new IdempotencyKeyReused();
+}
+
 /** Live users among `ids`, locked FOR UPDATE in id order (the same order everywhere: no deadlocks). */
 async function lockUsers(tx: PoolClient, ids: string[]): Promise<Map<string, User>> {
   if (ids.length === 0) return new Map();
@@ -194,12 +312,15 @@ async function lockUsers(tx: PoolClient, ids: string[]): Promise<Map<string, Use
   return new Map(rows.map((row) => [row.id, User.restore(toState(row))]));
 }
 
-async function lockUser(tx: PoolClient, id: string, withDeleted: boolean): Promise<User> {
-  const { rows } = await tx.query<UserRecord>({
-    name: 'lock_user',
-    text: `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`,
-    values: [id],
-  });
+function lockUser(tx: PoolClient, id: string, withDeleted: boolean): Promise<User> {
+  return readUser(tx, id, withDeleted, true);
+}
+
+const READ_USER = { name: 'read_user', text: `SELECT ${USER_COLUMNS} FROM users WHERE id = $1` };
+const LOCK_USER = { name: 'lock_user', text: `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE` };
+
+async function readUser(db: Pool | PoolClient, id: string, withDeleted: boolean, lock: boolean): Promise<User> {
+  const { rows } = await db.query<UserRecord>({ ...(lock ? LOCK_USER : READ_USER), values: [id] });
   const [row] = rows;
   if (row?.status === 'erased') throw new UserErased(id);
   if (!row || (row.status === 'deleted' && !withDeleted)) throw new UserNotFound(id);
@@ -218,6 +339,24 @@ async function saveUser(tx: PoolClient, user: User, context: AuditContext): Prom
       const values = [...rowValues(user.snapshot()), audit, JSON.stringify(events)];
       await tx.query({ name: 'save_user_with_events', text: SAVE_USER_WITH_EVENTS, values });
     }
+  } catch (error) {
+    throw uniqueViolation(error, user) ?? error;
+  }
+}
+
+/** saveUser in one statement, on condition that the row still has version `read`; false when it has another. */
+async function saveUserIfVersion(db: Pool, user: User, context: AuditContext, read: number): Promise<boolean> {
+  const audit = JSON.stringify(auditRows(user, context));
+  const events = user.pullEvents();
+  const values: unknown[] = [...rowValues(user.snapshot()), read, audit];
+  if (events.length > 0) values.push(JSON.stringify(events));
+  try {
+    const { rows } = await db.query<{ saved: number }>({
+      name: events.length > 0 ? 'save_user_with_events_if_version' : 'save_user_if_version',
+      text: events.length > 0 ? SAVE_USER_WITH_EVENTS_IF_VERSION : SAVE_USER_IF_VERSION,
+      values,
+    });
+    return rows[0].saved === 1;
   } catch (error) {
     throw uniqueViolation(error, user) ?? error;
   }

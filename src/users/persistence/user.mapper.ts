@@ -3,6 +3,7 @@ import { Profile } from '../domain/profile';
 import { Quota } from '../domain/quota';
 import { Stats } from '../domain/stats';
 import { UserState, UserStatus } from '../domain/user';
+import type { UserView } from '../user.view';
 import { UserEntity } from './user.entity';
 
 /** The select list that reads a users row as a UserRecord. */
@@ -44,6 +45,43 @@ export function toState(row: UserRecord): UserState {
     updatedAt: row.updatedAt,
     deletedAt: row.deletedAt,
     erasedAt: row.erasedAt,
+  };
+}
+
+const DEFAULT_PREFERENCES = Preferences.defaults().toJSON();
+
+/**
+ * The response view of a live user straight from its row: what toUserView(toState(row)) gives, without building the
+ * aggregate's value objects only to read them back (GET /users/:id, by Keycloak id and by email; issue 13).
+ * user.mapper.spec.ts holds the two equal.
+ */
+export function toView(row: UserRecord): UserView {
+  const preferences = row.preferences as Partial<PreferencesFields> | null;
+  return {
+    id: row.id,
+    keycloakId: row.keycloakId!,
+    email: row.email!,
+    status: row.status as UserStatus,
+    suspension:
+      row.status === 'suspended' && row.suspendedAt
+        ? { reason: row.suspensionReason!, since: row.suspendedAt.toISOString(), until: row.suspendedUntil?.toISOString() ?? null }
+        : null,
+    profile: { fullName: row.fullName!, companyName: row.companyName, phone: row.phone, bio: row.bio, avatarUrl: row.avatarUrl },
+    stats: {
+      interviewsCreated: row.interviewsCreated,
+      interviewsActive: row.interviewsActive,
+      candidatesTotal: row.candidatesTotal,
+      storageUsed: Number(row.storageUsed),
+    },
+    quota: { maxInterviews: row.maxInterviews, maxStorage: Number(row.maxStorage) },
+    preferences: {
+      language: preferences?.language ?? DEFAULT_PREFERENCES.language,
+      timezone: preferences?.timezone ?? DEFAULT_PREFERENCES.timezone,
+      notifications: { ...DEFAULT_PREFERENCES.notifications, ...preferences?.notifications },
+    },
+    version: row.version,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
   };
 }
 

@@ -1,5 +1,7 @@
 import { AuditContext } from '../domain/audit';
+import { QuotaResource, Reserved, ReservationReceipt, ReservationRequest } from '../domain/quota-reservation';
 import { User, UserState, UserStatus } from '../domain/user';
+import type { UserView } from '../user.view';
 
 /**
  * The users table, behind two ports: UserRepository for writes (under the user's row lock, with the user's
@@ -28,6 +30,19 @@ export abstract class UserRepository {
   ): Promise<{ user: User; result: T }>;
 
   /**
+   * modify() without the row lock, for changes of the row alone (none outside the database, such as avatar objects;
+   * no erasure): reads the user, lets `change` act on it and saves it in one statement if its version is still the
+   * one read; else reads it again (and after a few tries takes the lock). `change` may therefore run more than once.
+   * The outcome is modify()'s: concurrent changes each apply to the other's result, If-Match sees the latest version.
+   */
+  abstract modifyRow<T>(
+    id: string,
+    context: AuditContext,
+    change: (user: User) => T | Promise<T>,
+    options?: { withDeleted?: boolean },
+  ): Promise<{ user: User; result: T }>;
+
+  /**
    * modify, once per idempotency key: the first call changes the user and stores `status` and the
    * result under the key in the same transaction; a repeat (even a concurrent one) returns the stored
    * result with the user as it is now (`replayed`) and changes nothing. Throws IdempotencyKeyReused for a
@@ -45,14 +60,37 @@ export abstract class UserRepository {
    * (processed_events), locks the live users the new ones name (in id order), lets `record` apply them,
    * saves the changed users' stats, quota and version in one statement with their events, runs
    * `beforeCommit` and commits. A redelivered event, or a second copy within `events`, is not passed to
-   * `record` but returned among `duplicates`. A user `record` finds no entry for is missing or deleted.
-   * Each changed user gets one audit entry, by `event:<topic>`.
+   * `record` but returned among `duplicates`. A user `record` finds no entry for is missing or deleted: the claims of
+   * its events are dropped again, so that the same events replayed once the user exists are applied.
+   * Each changed user gets one audit entry, by `event:<topic>`. New events of users found settle the quota
+   * reservations they name (`settles`) in the same transaction, so that a reserved amount turns into a used one
+   * without ever counting twice or not at all.
    */
   abstract recordUsageOnce<E extends UsageEventRef, T>(
     events: E[],
     record: (fresh: E[], users: ReadonlyMap<string, UsageRecorder>) => T,
     beforeCommit: (result: T) => Promise<void>,
   ): Promise<{ result: T; duplicates: E[] }>;
+
+  /**
+   * Reserves quota for a live user, under the user's row lock (so concurrent reservations, and consumed events, run
+   * one after another): deletes the user's expired reservations, refuses a reference that a live reservation holds
+   * (ReservationExists), lets `check` decide against the user and what is reserved now (it throws QuotaExceeded to
+   * refuse), and inserts the reservation. With `idempotency`, once per key, as modifyOnce: a repeat answers the stored
+   * receipt (`replayed`). The user's row and version do not change.
+   */
+  abstract reserveQuota(
+    id: string,
+    request: ReservationRequest,
+    idempotency: { key: string; endpoint: string } | null,
+    check: (user: User, reserved: Reserved) => void,
+  ): Promise<{ receipt: ReservationReceipt; replayed: boolean }>;
+
+  /** Deletes a reservation of the user (live or soft-deleted) under its row lock; false when there was no live one. */
+  abstract releaseReservation(id: string, reservationId: string): Promise<boolean>;
+
+  /** What the user's live reservations hold, read on the primary. */
+  abstract reservedFor(id: string): Promise<Reserved>;
 
   /**
    * Runs `fn` under the same row lock as modify() (deleted users included; no row: nothing to lock), with the
@@ -85,6 +123,8 @@ export interface UsageEventRef {
   userId: string;
   /** The trace id the producer sent (W3C traceparent), for the audit entry. */
   traceId?: string | null;
+  /** The quota reservation this event settles, when applied: its amount now counts as used. */
+  settles?: { resource: QuotaResource; reference: string } | null;
 }
 
 /** The part of a user that consumed events change: recordUsageOnce saves only usage. */
@@ -94,12 +134,17 @@ export type UsageRecorder = Pick<
 >;
 
 /** Reads for queries: no aggregate, no lock, no transaction. */
+/** How a user is looked up: by id, Keycloak id or (normalised) email. */
+export type UserKey = { id: string } | { keycloakId: string } | { email: string };
+
 export abstract class UserReader {
   /** A live user (active or suspended). */
   abstract findById(id: string): Promise<UserState | null>;
   abstract findByKeycloakId(keycloakId: string): Promise<UserState | null>;
   /** A live user by (normalised) email. */
   abstract findByEmail(email: string): Promise<UserState | null>;
+  /** The response view of a live user by id, Keycloak id or email, read straight from the row (the hot path). */
+  abstract findView(key: UserKey): Promise<UserView | null>;
 
   /**
    * One page of the directory: up to `limit` users matching `filters`, in `sort` order, after `after` (keyset).
@@ -121,6 +166,8 @@ export abstract class UserReader {
   abstract totalStorageUsed(): Promise<bigint>;
   /** How many users are in each status (a metrics gauge, read at scrape time). */
   abstract countByStatus(): Promise<Record<UserStatus, number>>;
+  /** What the user's live quota reservations hold. */
+  abstract reservedFor(id: string): Promise<Reserved>;
 }
 
 export type DirectorySort = 'createdAt' | '-createdAt' | 'fullName' | '-fullName' | 'updatedAt' | '-updatedAt';

@@ -60,7 +60,11 @@ export class ExportUserHandler implements IQueryHandler<ExportUser> {
   async execute({ actor, userId, includeAvatar }: ExportUser): Promise<UserExport> {
     const state = await readAccessibleUser(this.reader, actor, { id: userId });
     const person = actor.kind === 'user' && !actor.admin;
-    const [auditTrail, avatar] = await Promise.all([this.trail.all(userId, !person), this.avatarOf(state, includeAvatar)]);
+    const [auditTrail, avatar, reserved] = await Promise.all([
+      this.trail.all(userId, !person),
+      this.avatarOf(state, includeAvatar),
+      this.reader.reservedFor(userId),
+    ]);
     const { profile, preferences, stats, quota, ...user } = toUserView(state);
     return {
       exportedAt: new Date().toISOString(),
@@ -68,7 +72,7 @@ export class ExportUserHandler implements IQueryHandler<ExportUser> {
       profile,
       preferences,
       stats: toStatsView(state),
-      quota: toQuotaView(state),
+      quota: toQuotaView(state, reserved),
       statusHistory: statusHistory(auditTrail),
       avatar,
       auditTrail,

@@ -20,6 +20,6 @@ export class GetQuotaHandler implements IQueryHandler<GetQuota> {
 
   async execute({ actor, userId }: GetQuota): Promise<Versioned<QuotaView>> {
     const state = await readAccessibleUser(this.reader, actor, { id: userId });
-    return { view: toQuotaView(state), version: state.version };
+    return { view: toQuotaView(state, await this.reader.reservedFor(userId)), version: state.version };
   }
 }

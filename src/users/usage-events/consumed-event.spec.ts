@@ -21,13 +21,21 @@ describe('parseConsumedEvent', () => {
     const ok = (topic: string, data: unknown) => parseConsumedEvent(message(topic, envelope(topic, data)));
     expect(ok('interview.created', { interviewId: 'i' })).toEqual({
       ok: true,
-      event: { eventId: 'e-1', eventType: 'interview.created', userId: USER, fileSize: 0n },
+      event: {
+        eventId: 'e-1',
+        eventType: 'interview.created',
+        userId: USER,
+        fileSize: 0n,
+        settles: { resource: 'interviews', reference: 'i' },
+      },
     });
     expect(ok('interview.completed', { interviewId: 'i' }).ok).toBe(true);
     expect(ok('interview.deleted', { interviewId: 'i', reason: 'extra fields are fine' }).ok).toBe(true);
     expect(ok('candidate.added', { interviewId: 'i', candidateId: 'c' }).ok).toBe(true);
-    expect(ok('media.uploaded', { fileId: 'f', fileSize: 2 ** 53 - 1 })).toMatchObject({ event: { fileSize: 9007199254740991n } });
-    expect(ok('media.deleted', { fileId: 'f', fileSize: 0 })).toMatchObject({ event: { fileSize: 0n } });
+    expect(ok('media.uploaded', { fileId: 'f', fileSize: 2 ** 53 - 1 })).toMatchObject({
+      event: { fileSize: 9007199254740991n, settles: { resource: 'storage', reference: 'f' } },
+    });
+    expect(ok('media.deleted', { fileId: 'f', fileSize: 0 })).toMatchObject({ event: { fileSize: 0n, settles: null } });
   });
 
   it('tells unparseable from invalid messages and names every problem', () => {

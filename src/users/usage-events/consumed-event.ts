@@ -1,5 +1,6 @@
 import { parseUsageEvent, USAGE_EVENT_TYPES, UsageEventType } from '@user-service/contracts';
 import { IncomingMessage } from '../../messaging/event-consumer';
+import { QuotaResource } from '../domain/quota-reservation';
 
 export type ConsumedEventType = UsageEventType;
 
@@ -12,6 +13,8 @@ export interface ConsumedEvent {
   userId: string;
   /** media.* only: bytes added or removed. */
   fileSize: bigint;
+  /** The quota reservation it settles: interview.created's interviewId, media.uploaded's fileId (see ReserveQuota). */
+  settles: { resource: QuotaResource; reference: string } | null;
 }
 
 export type DeadLetterReason = 'unparseable' | 'invalid' | 'unknown_user' | 'rejected_by_database';
@@ -38,6 +41,12 @@ export function parseConsumedEvent(message: IncomingMessage): Parsed {
       eventType: event.eventType,
       userId: event.userId.toLowerCase(),
       fileSize: event.eventType === 'media.uploaded' || event.eventType === 'media.deleted' ? BigInt(event.data.fileSize) : 0n,
+      settles:
+        event.eventType === 'interview.created'
+          ? { resource: 'interviews', reference: event.data.interviewId }
+          : event.eventType === 'media.uploaded'
+            ? { resource: 'storage', reference: event.data.fileId }
+            : null,
     },
   };
 }

@@ -38,6 +38,35 @@ export interface components {
       /** @description W3C trace context of the relay's producer span (with tracing on) */
       traceparent?: string;
     };
+    /** @description user.snapshot's value, keyed by the user id; null (a tombstone) when the user is erased. */
+    UserSnapshot: components['schemas']['UserSnapshotRecord'] | null;
+    /** @description What other services get of every user: enough to show and address them (no phone, bio, company, preferences, usage or suspension reason). A soft-deleted user (restorable for a while) keeps its id, status and times only. */
+    UserSnapshotRecord: {
+      /** @constant */
+      schemaVersion: 1;
+      id: components['schemas']['UserId'];
+      /** @enum {unknown} */
+      status: 'active' | 'suspended' | 'deleted';
+      /** @description null while deleted */
+      keycloakId: string | null;
+      /**
+       * Format: email
+       * @description null while deleted
+       */
+      email: string | null;
+      /** @description null while deleted */
+      fullName: string | null;
+      /**
+       * Format: uri
+       * @description The 256 px avatar; null without one, or while deleted
+       */
+      avatarUrl: string | null;
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
     UserCreated: {
       eventId: components['schemas']['EventId'];
       /** @constant */

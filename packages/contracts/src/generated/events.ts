@@ -12,6 +12,10 @@ export type Timestamp = Schemas['Timestamp'];
 export type UserId = Schemas['UserId'];
 /** CloudEvents Kafka protocol binding, binary mode: the attributes of the envelope in the value, as headers. Other headers (traceparent) may be present. */
 export type CloudEventsHeaders = Schemas['CloudEventsHeaders'];
+/** user.snapshot's value, keyed by the user id; null (a tombstone) when the user is erased. */
+export type UserSnapshot = Schemas['UserSnapshot'];
+/** What other services get of every user: enough to show and address them (no phone, bio, company, preferences, usage or suspension reason). A soft-deleted user (restorable for a while) keeps its id, status and times only. */
+export type UserSnapshotRecord = Schemas['UserSnapshotRecord'];
 export type UserCreated = Schemas['UserCreated'];
 export type UserUpdated = Schemas['UserUpdated'];
 /** Only the fields that changed, with their new value; null means cleared. */

@@ -236,12 +236,52 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Used, limit and remaining for interviews and storage */
+    /**
+     * Used, reserved, limit and remaining for interviews and storage
+     * @description While a quota reservation is live the answer is Cache-Control: no-store and never 304 (reservations change no version).
+     */
     get: operations['UsageController_quota'];
     /** Internal: set the limits (a billing service changes plans); X-Internal-Token only */
     put: operations['UsageController_setQuota'];
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/users/{id}/quota/reservations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Internal: hold part of a quota until the consumed event with the same reference settles it; X-Internal-Token only
+     * @description Counts against the limit until interview.created (interviewId = reference) or media.uploaded (fileId = reference) is consumed, the reservation is released, or it expires (ttlSeconds). 409 QUOTA_EXCEEDED carries `quota` (what remains).
+     */
+    post: operations['UsageController_reserve'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/users/{id}/quota/reservations/{reservationId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Internal: give back a reservation that will not be used; X-Internal-Token only */
+    delete: operations['UsageController_release'];
     options?: never;
     head?: never;
     patch?: never;
@@ -466,6 +506,20 @@ export interface components {
       /** @example must be at least 2 characters */
       message: string;
     };
+    QuotaShortfallResponse: {
+      /** @enum {string} */
+      resource: 'interviews' | 'storage';
+      /** @example 1 */
+      requested: number;
+      /** @example 8 */
+      used: number;
+      /** @example 2 */
+      reserved: number;
+      /** @example 10 */
+      limit: number;
+      /** @example 0 */
+      remaining: number;
+    };
     ErrorResponse: {
       /** @example 400 */
       statusCode: number;
@@ -480,6 +534,13 @@ export interface components {
       message: string;
       /** @description Present for VALIDATION_FAILED */
       details?: components['schemas']['FieldErrorResponse'][];
+      /** @description Present for QUOTA_EXCEEDED: what remains */
+      quota?: components['schemas']['QuotaShortfallResponse'];
+      /**
+       * Format: uuid
+       * @description Present for RESERVATION_EXISTS: the live reservation holding the reference
+       */
+      reservationId?: string;
       /** Format: date-time */
       timestamp: string;
       /** @example /api/v1/users */
@@ -674,7 +735,15 @@ export interface components {
       used: number;
       /** @example 10 */
       limit: number;
-      /** @example 8 */
+      /**
+       * @description Held by live quota reservations (POST /users/{id}/quota/reservations)
+       * @example 1
+       */
+      reserved: number;
+      /**
+       * @description limit − used − reserved, at least 0: what may still be reserved
+       * @example 7
+       */
       remaining: number;
     };
     StorageUsageResponse: {
@@ -682,7 +751,15 @@ export interface components {
       used: number;
       /** @example 10 */
       limit: number;
-      /** @example 8 */
+      /**
+       * @description Held by live quota reservations (POST /users/{id}/quota/reservations)
+       * @example 1
+       */
+      reserved: number;
+      /**
+       * @description limit − used − reserved, at least 0: what may still be reserved
+       * @example 7
+       */
       remaining: number;
       /** @example 1.5 GB */
       usedFormatted: string;
@@ -696,6 +773,48 @@ export interface components {
       storage: components['schemas']['StorageUsageResponse'];
       /** @description True when either limit is reached */
       exceeded: boolean;
+    };
+    ReserveQuotaDto: {
+      /**
+       * @description interviews: active interviews; storage: bytes
+       * @enum {string}
+       */
+      resource: 'interviews' | 'storage';
+      /**
+       * @description Interviews (up to 2147483647) or bytes (up to 2^53−1)
+       * @example 1
+       */
+      amount: number;
+      /**
+       * @description The id the consumed event will carry: interview.created's interviewId, media.uploaded's fileId; it settles the reservation
+       * @example iv-1
+       */
+      reference: string;
+      /** @default 900 */
+      ttlSeconds: number;
+    };
+    ReservationResponse: {
+      /**
+       * Format: uuid
+       * @description For DELETE /users/{id}/quota/reservations/{reservationId}
+       */
+      reservationId: string;
+      /** @enum {string} */
+      resource: 'interviews' | 'storage';
+      /** @example 1 */
+      amount: number;
+      /** @example iv-1 */
+      reference: string;
+      /**
+       * Format: date-time
+       * @description Unless settled or released first, it stops counting then
+       */
+      expiresAt: string;
+      /**
+       * @description What remains of the resource with this reservation held
+       * @example 2
+       */
+      remaining: number;
     };
     SetQuotaDto: {
       /**
@@ -932,6 +1051,7 @@ export type OutboxHealth = components['schemas']['OutboxHealth'];
 export type HealthReport = components['schemas']['HealthReport'];
 export type LiveReport = components['schemas']['LiveReport'];
 export type FieldErrorResponse = components['schemas']['FieldErrorResponse'];
+export type QuotaShortfallResponse = components['schemas']['QuotaShortfallResponse'];
 export type ErrorResponse = components['schemas']['ErrorResponse'];
 export type NewProfileDto = components['schemas']['NewProfileDto'];
 export type CreateUserDto = components['schemas']['CreateUserDto'];
@@ -953,6 +1073,8 @@ export type UsageStatsResponse = components['schemas']['UsageStatsResponse'];
 export type QuotaUsageResponse = components['schemas']['QuotaUsageResponse'];
 export type StorageUsageResponse = components['schemas']['StorageUsageResponse'];
 export type QuotaUsageViewResponse = components['schemas']['QuotaUsageViewResponse'];
+export type ReserveQuotaDto = components['schemas']['ReserveQuotaDto'];
+export type ReservationResponse = components['schemas']['ReservationResponse'];
 export type SetQuotaDto = components['schemas']['SetQuotaDto'];
 export type AvatarVariantResponse = components['schemas']['AvatarVariantResponse'];
 export type AvatarResponse = components['schemas']['AvatarResponse'];
@@ -2368,6 +2490,191 @@ export interface operations {
       };
       /** @description VERSION_MISMATCH */
       412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      /** @description RATE_LIMITED */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      '4XX': components['responses']['ClientError'];
+      '5XX': components['responses']['ServerError'];
+    };
+  };
+  UsageController_reserve: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Repeats with the same key reserve once and get the same response */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        /** @description User id (400 VALIDATION_FAILED if not a UUID) */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ReserveQuotaDto'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReservationResponse'];
+        };
+      };
+      /** @description VALIDATION_FAILED, BAD_REQUEST */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description UNAUTHENTICATED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ACCESS_DENIED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description USER_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description QUOTA_EXCEEDED (with `quota`), RESERVATION_EXISTS (the reference is held; with `reservationId`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description USER_ERASED */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      /** @description IDEMPOTENCY_KEY_REUSED */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description RATE_LIMITED */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      '4XX': components['responses']['ClientError'];
+      '5XX': components['responses']['ServerError'];
+    };
+  };
+  UsageController_release: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description User id (400 VALIDATION_FAILED if not a UUID) */
+        id: string;
+        reservationId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Released */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description UNAUTHENTICATED */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ACCESS_DENIED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description USER_NOT_FOUND, RESERVATION_NOT_FOUND (never made, or already settled, released or expired) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description USER_ERASED */
+      410: {
         headers: {
           [name: string]: unknown;
         };
