@@ -9,13 +9,15 @@ import { Client } from 'pg';
 import { AppConfig, ConfigError, loadConfig, loadDotEnv } from '../src/config/config';
 import { migrationDataSource, MIGRATIONS } from '../src/config/database';
 import { pgClientConfig } from '../src/config/pg-connection';
+import { runMigrationsLocked } from '../src/config/run-migrations';
 
 const POLL_MS = 2000;
 
 async function migrate(config: AppConfig): Promise<void> {
   const source = await (await migrationDataSource(config)).initialize();
   try {
-    const applied = await source.runMigrations();
+    // The lock the instances take when they migrate at start-up: a Job and an instance never race either.
+    const applied = await runMigrationsLocked(source, config.database.connection === null);
     console.log(applied.length === 0 ? 'No pending migrations' : `Applied ${applied.map((m) => m.name).join(', ')}`);
   } finally {
     await source.destroy();

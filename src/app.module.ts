@@ -7,10 +7,11 @@ import type { Logger } from 'pino';
 import { AuthGuard } from './common/auth.guard';
 import { ErrorFilter } from './common/error.filter';
 import { RateLimitGuard } from './common/rate-limit.guard';
+import { ShutdownState } from './common/shutdown-state';
 import { TokenVerifier } from './common/token-verifier';
 import { BodyValidationPipe } from './common/validation';
 import { AppConfig } from './config/config';
-import { dataSourceOptions, EmbeddedDatabase } from './config/database';
+import { dataSourceOptions, EmbeddedDatabase, openDataSource } from './config/database';
 import { PgPool } from './config/pg-pool';
 import { ReadPool } from './config/read-pool';
 import { KafkaStatus } from './messaging/kafka-health';
@@ -35,7 +36,10 @@ export class AppModule {
         // Nest's own logging goes through pino. No per-request middleware: its AsyncLocalStorage costs
         // ~8% of a GET on Node 20. Request-scoped lines use Fastify's request.log (bound to the traceId).
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, forRoutes: [] }),
-        TypeOrmModule.forRoot(dataSourceOptions(config, embedded)),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(config, embedded),
+          dataSourceFactory: (options) => openDataSource(options!, config, embedded),
+        }),
         CqrsModule.forRoot(),
         ObservabilityModule,
         StorageModule.forRoot(config),
@@ -48,6 +52,7 @@ export class AppModule {
         { provide: EmbeddedDatabase, useValue: embedded },
         PgPool,
         ReadPool,
+        ShutdownState,
         TokenVerifier,
         { provide: KafkaHealth, useClass: KafkaStatus },
         // Guards run in this order: the rate limit first, so that bad tokens are limited too. The enhancers are
@@ -60,7 +65,7 @@ export class AppModule {
         ErrorFilter,
         { provide: APP_FILTER, useExisting: ErrorFilter },
       ],
-      exports: [AppConfig, EmbeddedDatabase, PgPool, ReadPool, TokenVerifier, KafkaHealth],
+      exports: [AppConfig, EmbeddedDatabase, PgPool, ReadPool, ShutdownState, TokenVerifier, KafkaHealth],
     };
   }
 }

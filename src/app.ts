@@ -11,6 +11,7 @@ import { HttpEdge, MissingHost } from './common/http-edge';
 import { serveOpenApi } from './common/openapi';
 import { acceptRequestBodies } from './common/request-bodies';
 import { securityHeaders } from './common/security-headers';
+import { ShutdownState } from './common/shutdown-state';
 import { traceIdOf } from './common/trace-id';
 import { AppConfig } from './config/config';
 import { EmbeddedDatabase } from './config/database';
@@ -103,8 +104,10 @@ function observe(app: NestFastifyApplication, config: AppConfig, headers: Record
   const fastify = app.getHttpAdapter().getInstance();
   // METRICS_ENABLED=false: no per-request metrics work (the bench measures its cost); /metrics still answers.
   const metrics = app.get(Metrics);
-  // Once closing, a response also closes its keep-alive connection: otherwise clients that got their
-  // answer during shutdown would hold the server open until the keep-alive timeout.
+  // Once shutting down (draining, then closing), a response also closes its keep-alive connection: clients
+  // reconnect through the load balancer to another instance, and none holds the server open until the
+  // keep-alive timeout.
+  const shutdown = app.get(ShutdownState);
   let closing = false;
   fastify.addHook('preClose', (done) => {
     closing = true;
@@ -120,7 +123,7 @@ function observe(app: NestFastifyApplication, config: AppConfig, headers: Record
     done();
   });
   fastify.addHook('onSend', (_request, reply, _payload, done) => {
-    if (closing) void reply.header('connection', 'close');
+    if (closing || shutdown.began) void reply.header('connection', 'close');
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {

@@ -5,6 +5,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { createApp } from './app';
+import { ShutdownState } from './common/shutdown-state';
 import { AppConfig, ConfigError, loadConfig } from './config/config';
 
 async function main(): Promise<void> {
@@ -26,11 +27,19 @@ async function main(): Promise<void> {
 }
 
 /**
- * Stops accepting connections, lets requests in flight finish, then closes the pools (Nest's
- * shutdown hooks run after the server has closed). Gives up after SHUTDOWN_TIMEOUT_MS.
+ * Reports not-ready and keeps serving for SHUTDOWN_DRAIN_MS, the time a load balancer (a Kubernetes
+ * endpoint controller) needs to stop sending new requests here; then stops accepting connections, lets
+ * requests in flight finish, and closes the pools (Nest's shutdown hooks run after the server has
+ * closed). Gives up SHUTDOWN_TIMEOUT_MS after the drain.
  */
 async function shutdown(app: NestFastifyApplication, config: AppConfig, logger: Logger, signal: string): Promise<void> {
-  logger.log(`${signal} received: finishing requests in flight (up to ${config.shutdownTimeoutMs} ms)`, 'Shutdown');
+  app.get(ShutdownState).began = true;
+  const { shutdownDrainMs: drainMs, shutdownTimeoutMs: timeoutMs } = config;
+  logger.log(
+    `${signal} received: not ready, still serving for ${drainMs} ms, then finishing requests in flight (up to ${timeoutMs} ms)`,
+    'Shutdown',
+  );
+  await new Promise((resolve) => setTimeout(resolve, drainMs));
   const deadline = setTimeout(() => {
     logger.error(`Shutdown did not finish within ${config.shutdownTimeoutMs} ms; exiting anyway`, undefined, 'Shutdown');
     exit(app, 1);

@@ -160,8 +160,8 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     }
 
     // SIGTERM: not ready for SHUTDOWN_DRAIN_MS, then up to SHUTDOWN_TIMEOUT_MS for requests in flight; 5 s to spare.
-    const drainMs = (config as unknown as { shutdownDrainMs?: number }).shutdownDrainMs ?? 0;
-    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(drainMs + config.shutdownTimeoutMs + 5000);
+    expect(config.shutdownDrainMs).toBe(5000);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(config.shutdownDrainMs + config.shutdownTimeoutMs + 5000);
   });
 
   it('select the same pods from the Service, HPA, PDB, ServiceMonitor and NetworkPolicy, and not the Job', () => {

@@ -74,6 +74,37 @@ describe('graceful shutdown of the built service', () => {
     for (const line of service.logs) expect(() => JSON.parse(line)).not.toThrow();
   }, 30_000);
 
+  it('on SIGTERM reports not-ready at once and keeps serving for SHUTDOWN_DRAIN_MS, then closes and exits 0', async () => {
+    const service = await startService({ SHUTDOWN_DRAIN_MS: '2000' });
+    started.push(service);
+    const { id, token } = await createUser(service.url);
+
+    const signalled = Date.now();
+    service.child.kill('SIGTERM');
+    await waitFor(async () => (await fetch(`${service.url}/health/ready`)).status === 503, 1000, '/health/ready to answer 503');
+    const notReadyAfter = Date.now() - signalled;
+    // The drain: every request sent is served, reads and writes alike, on new connections and kept-alive ones.
+    const statuses: number[] = [];
+    let version = 1;
+    while (Date.now() - signalled < 1500) {
+      const write = await call(service.url, 'PATCH', `/api/v1/users/${id}`, { token, body: { profile: { bio: `draining ${version}` } } });
+      const read = await call(service.url, 'GET', `/api/v1/users/${id}`, { token });
+      statuses.push(write.status, read.status);
+      expect(read.body.version).toBe(++version);
+      expect((await call(service.url, 'GET', '/health/ready')).status).toBe(503);
+      expect((await call(service.url, 'GET', '/health/live')).status).toBe(200);
+    }
+    expect(notReadyAfter).toBeLessThan(1000);
+    expect(statuses.length).toBeGreaterThan(4);
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(service.child.exitCode).toBeNull();
+
+    expect(await service.exited).toBe(0);
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(2000);
+    expect(service.logs.some((l) => l.includes('still serving for 2000 ms'))).toBe(true);
+    expect(service.logs.some((l) => l.includes('Shut down cleanly'))).toBe(true);
+  }, 30_000);
+
   it('gives up after SHUTDOWN_TIMEOUT_MS and exits 1 when requests never finish', async () => {
     const service = await startService({ SHUTDOWN_TIMEOUT_MS: '500' });
     started.push(service);

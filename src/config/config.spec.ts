@@ -119,7 +119,14 @@ describe('loadConfig', () => {
   });
 
   it('reads the outbox relay settings', () => {
-    expect(loadConfig({}).outbox).toEqual({ pollIntervalMs: 1000, batchSize: 500, backoffMaxMs: 10_000, retentionHours: 72 });
+    expect(loadConfig({}).outbox).toEqual({
+      pollIntervalMs: 1000,
+      batchSize: 500,
+      backoffMaxMs: 10_000,
+      retentionHours: 72,
+      shards: 8,
+      concurrency: 1,
+    });
     expect(problems({ OUTBOX_POLL_INTERVAL_MS: '0', OUTBOX_RETENTION_HOURS: 'soon' })).toEqual([
       'OUTBOX_POLL_INTERVAL_MS must be a whole number from 10 to 3600000 (got "0")',
       'OUTBOX_RETENTION_HOURS must be a whole number from 1 to 8760 (got "soon")',

@@ -30,6 +30,8 @@ export interface KafkaConsumerConfig {
    */
   concurrency: number;
   maxBytesPerPartition: number;
+  /** A crashed consumer is restarted with back-off; after this many failed restarts in a row, /health/live fails. */
+  maxRestarts: number;
 }
 
 /** A class only so that it can be its own injection token; values are plain objects from loadConfig. */
@@ -55,6 +57,10 @@ export abstract class AppConfig {
     batchSize: number;
     backoffMaxMs: number;
     retentionHours: number;
+    /** The outbox is drained in this many shards (by a hash of the user id), each under its own lock. */
+    shards: number;
+    /** How many shards one instance drains at once (each on a connection of its own). */
+    concurrency: number;
   };
   minio!: {
     endPoint: string | null;
@@ -98,6 +104,8 @@ export abstract class AppConfig {
    * a number, that many hops nearest to us; a list, the proxies at these addresses or ranges.
    */
   trustProxy!: false | number | string[];
+  /** On SIGTERM, /health/ready answers 503 this long while requests are still served, before the server closes. */
+  shutdownDrainMs!: number;
   shutdownTimeoutMs!: number;
 }
 
@@ -167,6 +175,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         maxWaitMs: read.int('KAFKA_MAX_WAIT_MS', 5_000, 10, 60_000),
         concurrency: read.int('KAFKA_PARTITIONS_CONCURRENCY', 1, 1, 64),
         maxBytesPerPartition: read.int('KAFKA_MAX_BYTES_PER_PARTITION', 1024 * 1024, 1024, 100 * 1024 * 1024),
+        maxRestarts: read.int('KAFKA_CONSUMER_MAX_RESTARTS', 10, 0, 1000),
       },
     },
     outbox: {
@@ -174,6 +183,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       batchSize: read.int('OUTBOX_BATCH_SIZE', 500, 1, 10_000),
       backoffMaxMs: read.int('OUTBOX_BACKOFF_MAX_MS', 10_000, 10, 600_000),
       retentionHours: read.int('OUTBOX_RETENTION_HOURS', 72, 1, 24 * 365),
+      // At most OUTBOX_BUCKETS (outbox-shards.ts): a shard is a set of the hash buckets.
+      shards: read.int('OUTBOX_SHARDS', 8, 1, 64),
+      concurrency: read.int('OUTBOX_CONCURRENCY', 1, 1, 64),
     },
     minio: {
       endPoint: read.string('MINIO_ENDPOINT'),
@@ -202,6 +214,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     corsOrigins: read.origins('CORS_ORIGINS'),
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     trustProxy: read.proxies('TRUST_PROXY'),
+    // In production the load balancer (a Kubernetes endpoint controller) needs a few seconds to stop routing here.
+    shutdownDrainMs: read.int('SHUTDOWN_DRAIN_MS', production ? 5000 : 0, 0, 600_000),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
   const consumer = config.kafka.consumer;

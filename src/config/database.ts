@@ -10,11 +10,13 @@ import { AddAvatarKeys1764000000000 } from '../../migrations/1764000000000-AddAv
 import { NotifyOutboxPerSchema1764100000000 } from '../../migrations/1764100000000-NotifyOutboxPerSchema';
 import { CreateUserDirectory1764200000000 } from '../../migrations/1764200000000-CreateUserDirectory';
 import { AccountLifecycle1764300000000 } from '../../migrations/1764300000000-AccountLifecycle';
+import { ShardOutbox1764400000000 } from '../../migrations/1764400000000-ShardOutbox';
 import { QuotaReservations1764500000000 } from '../../migrations/1764500000000-QuotaReservations';
 import { OutboxEntity } from '../messaging/outbox.entity';
 import { UserEntity } from '../users/persistence/user.entity';
 import { AppConfig } from './config';
 import { createSchemaIfMissing, pgClientConfig } from './pg-connection';
+import { runMigrationsLocked } from './run-migrations';
 
 export const ENTITIES = [UserEntity, OutboxEntity];
 // Listed, not globbed, so tests, the CLI and the compiled service load the same set.
@@ -26,6 +28,7 @@ export const MIGRATIONS = [
   NotifyOutboxPerSchema1764100000000,
   CreateUserDirectory1764200000000,
   AccountLifecycle1764300000000,
+  ShardOutbox1764400000000,
   QuotaReservations1764500000000,
 ];
 
@@ -105,14 +108,15 @@ function isAlive(pid: number): boolean {
 }
 
 export function dataSourceOptions(config: AppConfig, embedded: EmbeddedDatabase | null): DataSourceOptions {
-  const { connection, schema, poolSize, runMigrations } = config.database;
+  const { connection, schema, poolSize } = config.database;
   const common = {
     type: 'postgres' as const,
     // Tables and the migrations table live there; search_path (pgClientConfig) resolves our plain SQL there too.
     schema,
     entities: ENTITIES,
     migrations: MIGRATIONS,
-    migrationsRun: runMigrations,
+    // openDataSource runs them, under a lock.
+    migrationsRun: false,
     synchronize: false,
     logging: false,
     // The migrations own the schema; users.id defaults to gen_random_uuid(), built into PostgreSQL since 13.
@@ -121,6 +125,22 @@ export function dataSourceOptions(config: AppConfig, embedded: EmbeddedDatabase 
   };
   if (embedded) return { ...common, extra: createPgConfig(embedded.pglite) };
   return { ...common, extra: { ...pgClientConfig(connection!, schema), application_name: 'user-service', max: poolSize } };
+}
+
+/** The service's DataSource, connected, with the pending migrations applied when DATABASE_MIGRATIONS_RUN says so. */
+export async function openDataSource(
+  options: DataSourceOptions,
+  config: AppConfig,
+  embedded: EmbeddedDatabase | null,
+): Promise<DataSource> {
+  const dataSource = await new DataSource(options).initialize();
+  try {
+    if (config.database.runMigrations) await runMigrationsLocked(dataSource, embedded !== null);
+    return dataSource;
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  }
 }
 
 /**
@@ -132,5 +152,5 @@ export async function migrationDataSource(config: AppConfig): Promise<DataSource
   if (connection) await createSchemaIfMissing(connection, schema);
   const embedded = connection ? null : await EmbeddedDatabase.open(config.dataDir, schema);
   if (embedded) process.once('exit', () => void embedded.close());
-  return new DataSource({ ...dataSourceOptions(config, embedded), migrationsRun: false });
+  return new DataSource(dataSourceOptions(config, embedded));
 }

@@ -14,7 +14,8 @@ export interface IncomingMessage {
  */
 export type BatchHandler = (batch: IncomingMessage[], position: { lag: number }) => Promise<void>;
 
-export type ConsumerStatus = 'stopped' | 'starting' | 'running' | 'crashed';
+/** restarting: crashed, and being replaced with back-off; failed: it could not be brought back (liveness fails). */
+export type ConsumerStatus = 'stopped' | 'starting' | 'running' | 'restarting' | 'failed';
 
 /**
  * The way in from the message broker. Like EventPublisher, only the implementations beside this file
@@ -23,6 +24,8 @@ export type ConsumerStatus = 'stopped' | 'starting' | 'running' | 'crashed';
  */
 export abstract class EventConsumer {
   abstract readonly status: ConsumerStatus;
+  /** Restarts since it last ran (0 while it runs). */
+  abstract readonly restarts: number;
   /** Joins the group and hands every fetched batch to `handler`, one batch per partition at a time. */
   abstract start(handler: BatchHandler): Promise<void>;
   /** Finishes the batch in hand, commits its offsets, leaves the group. */

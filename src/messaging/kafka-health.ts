@@ -3,7 +3,7 @@ import { ComponentHealth, KafkaHealth } from '../observability/health-contributo
 import { EventConsumer } from './event-consumer';
 import { OutboxRelay } from './outbox-relay';
 
-/** Kafka on /health: the relay's last attempt to publish, and the stats consumer's state. */
+/** Kafka on /health: the relay's last attempt to publish, and the stats consumer's state and restarts. */
 @Injectable()
 export class KafkaStatus extends KafkaHealth {
   constructor(
@@ -15,6 +15,12 @@ export class KafkaStatus extends KafkaHealth {
   }
 
   async check(): Promise<ComponentHealth> {
-    return { ...this.relay.status(), consumer: this.consumer?.status ?? 'disabled' };
+    if (!this.consumer) return { ...this.relay.status(), consumer: 'disabled' };
+    return { ...this.relay.status(), consumer: this.consumer.status, consumerRestarts: this.consumer.restarts };
+  }
+
+  /** False once the consumer could not be restarted: only a new instance brings the stats back. */
+  alive(): boolean {
+    return this.consumer?.status !== 'failed';
   }
 }

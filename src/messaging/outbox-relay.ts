@@ -7,10 +7,9 @@ import { Metrics } from '../observability/metrics';
 import { EventPublisher } from './event-publisher';
 import { OutboxListener } from './outbox-listener';
 import { OutboxRow, toOutgoingMessage } from './outbox-message';
+import { bucketsOf, LOCK_SHARD, PENDING_BUCKETS, pendingShards, SELECT_BATCH } from './outbox-shards';
 import { withUserSnapshots } from '../users/persistence/user-snapshots';
 
-/** Any constant shared by every instance: the key of the advisory lock that makes one relay drain at a time. */
-const RELAY_LOCK = 7_406_211_001;
 const BACKOFF_INITIAL_MS = 100;
 const RETENTION_EVERY_MS = 10 * 60_000;
 const SHUTDOWN_WAIT_MS = 10_000;
@@ -24,9 +23,11 @@ export interface RelayStatus {
  * Publishes outbox rows to Kafka in id order and marks them published in the transaction that
  * selected them, so a crash between the two only re-sends (at-least-once; consumers dedupe by ce_id).
  *
- * Per-user order across instances: a relay drains only while holding a transaction-level advisory
- * lock; the others skip the round and wait for the next wake-up. FOR UPDATE SKIP LOCKED alone would
- * let two relays take consecutive batches and publish one user's events concurrently, out of order.
+ * Sharded across instances: the rows are split into OUTBOX_SHARDS shards by a hash of the user id
+ * (outbox-shards.ts), and a batch of a shard is published only while holding that shard's transaction-
+ * level advisory locks; an instance skips a shard another one holds. So instances share the publishing,
+ * and each user's events (all in one shard) go out one batch after the other, in id order. FOR UPDATE
+ * SKIP LOCKED alone would let two relays take consecutive batches of one user's events concurrently.
  * Id order is each user's commit order because a command holds the user's row lock while it writes.
  */
 @Injectable()
@@ -43,7 +44,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private reachable = false;
   private failures = 0;
   private retentionTimer: NodeJS.Timeout | undefined;
-  private runner: QueryRunner | null = null;
+  /** Each of the OUTBOX_CONCURRENCY workers' own connection. */
+  private readonly runners: Array<QueryRunner | null> = [];
+  private readonly shards: number;
+  private readonly concurrency: number;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -54,6 +58,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly metrics: Metrics,
   ) {
     this.enabled = config.kafka.brokers.length > 0;
+    this.shards = config.outbox.shards;
+    this.concurrency = embedded ? 1 : Math.min(config.outbox.concurrency, this.shards);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -75,7 +81,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.wake();
     await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref())]);
     await this.listener?.close();
-    await this.runner?.release().catch(() => undefined);
+    for (const runner of this.runners) await runner?.release().catch(() => undefined);
     await this.publisher.disconnect().catch(() => undefined);
   }
 
@@ -115,24 +121,38 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  /** Publishes batches until one comes back short (a wake-up during the drain makes run() look again). */
+  /**
+   * Drains the shards with unpublished rows, OUTBOX_CONCURRENCY at a time, each until a batch comes back short
+   * or another instance holds it (a wake-up during the drain makes run() look again). Starts at a random
+   * shard, so that instances woken together spread over the shards.
+   */
   private async drain(): Promise<void> {
     if (!this.producerReady) {
       await this.publisher.connect();
       this.producerReady = true;
       this.succeeded();
     }
-    while (!this.stopping && (await this.publishBatch()) === this.config.outbox.batchSize);
+    const buckets: Array<{ bucket: number }> = await this.transaction(0, (manager) => manager.query(PENDING_BUCKETS));
+    const pending = pendingShards(
+      buckets.map((row) => row.bucket),
+      this.shards,
+    );
+    const first = Math.floor(Math.random() * pending.length);
+    const queue = [...pending.slice(first), ...pending.slice(0, first)];
+    const worker = async (slot: number) => {
+      for (let shard = queue.shift(); shard !== undefined && !this.stopping; shard = queue.shift()) {
+        while (!this.stopping && (await this.publishBatch(slot, shard)) === this.config.outbox.batchSize);
+      }
+    };
+    await Promise.all(Array.from({ length: this.concurrency }, (_, slot) => worker(slot)));
   }
 
-  private publishBatch(): Promise<number> {
-    return this.transaction(async (manager) => {
-      const [{ locked }] = await manager.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [RELAY_LOCK]);
+  private publishBatch(slot: number, shard: number): Promise<number> {
+    return this.transaction(slot, async (manager) => {
+      const buckets = bucketsOf(shard, this.shards);
+      const [{ locked }] = await manager.query(LOCK_SHARD, [shard, this.shards, buckets]);
       if (!locked) return 0;
-      const rows: OutboxRow[] = await manager.query(
-        `SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.config.outbox.batchSize],
-      );
+      const rows: OutboxRow[] = await manager.query(SELECT_BATCH, [buckets, this.config.outbox.batchSize]);
       if (rows.length === 0) return 0;
       const messages = await withUserSnapshots(manager, rows.map(toOutgoingMessage));
       await this.publisher.publish(messages);
@@ -144,18 +164,18 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * On PostgreSQL the relay keeps one pooled connection for itself: under load, waiting in the pool's
-   * queue behind hundreds of requests made each batch wait ~0.5 s. PGlite has a single connection to share.
+   * On PostgreSQL each worker (`slot`) keeps one pooled connection for itself: under load, waiting in the
+   * pool's queue behind hundreds of requests made each batch wait ~0.5 s. PGlite has a single connection to share.
    */
-  private async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  private async transaction<T>(slot: number, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.embedded) return this.dataSource.transaction(work);
-    this.runner ??= this.dataSource.createQueryRunner();
+    const runner = (this.runners[slot] ??= this.dataSource.createQueryRunner());
     try {
-      return await this.runner.manager.transaction(work);
+      return await runner.manager.transaction(work);
     } catch (error) {
       // The connection may be what broke: take a fresh one next time.
-      await this.runner.release().catch(() => undefined);
-      this.runner = null;
+      await runner.release().catch(() => undefined);
+      this.runners[slot] = null;
       throw error;
     }
   }

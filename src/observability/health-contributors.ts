@@ -11,6 +11,8 @@ export interface ComponentHealth {
  */
 export abstract class KafkaHealth {
   abstract check(): Promise<ComponentHealth>;
+  /** False when the event consumer is down for good: /health/live fails. */
+  abstract alive(): boolean;
 }
 
 export abstract class StorageHealth {

@@ -6,6 +6,7 @@ import type { FastifyReply } from 'fastify';
 import { Public } from '../common/auth.guard';
 import { DomainError } from '../common/domain-error';
 import { ErrorResponse } from '../common/openapi';
+import { ShutdownState } from '../common/shutdown-state';
 import { AppConfig } from '../config/config';
 import { PgPool } from '../config/pg-pool';
 import { ReadPool } from '../config/read-pool';
@@ -28,6 +29,7 @@ export class HealthController {
     private readonly config: AppConfig,
     private readonly kafka: KafkaHealth,
     private readonly storage: StorageHealth,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   @Get()
@@ -49,17 +51,20 @@ export class HealthController {
   }
 
   @Get('live')
-  @ApiOperation({ summary: 'The process answers (no dependency is checked)' })
+  @ApiOperation({ summary: 'The process answers, and its event consumer has not given up (no dependency is checked)' })
   @ApiOkResponse({ type: LiveReport })
+  @ApiServiceUnavailableResponse({ type: ErrorResponse, description: 'SERVICE_UNAVAILABLE: the event consumer could not be restarted' })
   live(): LiveReport {
+    if (!this.kafka.alive()) throw new DomainError('SERVICE_UNAVAILABLE', 'Not alive: the event consumer could not be restarted');
     return { status: 'ok' };
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Ready for traffic: the database answers' })
+  @ApiOperation({ summary: 'Ready for traffic: the database answers, and the instance is not shutting down' })
   @ApiOkResponse({ type: LiveReport })
   @ApiServiceUnavailableResponse({ type: ErrorResponse, description: 'SERVICE_UNAVAILABLE' })
   async ready(): Promise<LiveReport> {
+    if (this.shutdown.began) throw new DomainError('SERVICE_UNAVAILABLE', 'Not ready: shutting down');
     const result = await this.db.pingCheck('database', { timeout: PING_TIMEOUT_MS });
     if (result.database.status !== 'up') throw new DomainError('SERVICE_UNAVAILABLE', 'Not ready: the database is unreachable');
     return { status: 'ok' };

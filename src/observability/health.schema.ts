@@ -31,6 +31,13 @@ export class KafkaHealthReport implements ComponentHealth {
   [detail: string]: unknown;
   @ApiProperty({ enum: STATUSES }) status: ComponentHealth['status'];
   @ApiProperty({ type: String, nullable: true, example: 'localhost:9092' }) broker: string | null;
+  @ApiProperty({
+    enum: ['disabled', 'stopped', 'starting', 'running', 'restarting', 'failed'],
+    description: 'The stats consumer; failed: it could not be restarted (KAFKA_CONSUMER_MAX_RESTARTS) and /health/live fails',
+  })
+  consumer: string;
+  @ApiProperty({ required: false, description: 'Restarts since the consumer last ran (absent when disabled)' })
+  consumerRestarts?: number;
 }
 
 export class StorageHealthReport implements ComponentHealth {

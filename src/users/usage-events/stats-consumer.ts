@@ -22,7 +22,7 @@ export class StatsConsumer implements OnApplicationBootstrap, BeforeApplicationS
   onApplicationBootstrap(): void {
     if (!this.consumer) return;
     this.starting = this.start(this.consumer).catch((error: Error) => {
-      this.logger.error(`The event consumer did not start: ${error.message}`);
+      this.logger.error(`The event consumer did not start (restarting it with back-off): ${error.message}`);
     });
   }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ShutdownState } from '../../common/shutdown-state';
 import { AppConfig } from '../../config/config';
 import { EventConsumer } from '../../messaging/event-consumer';
 import { EventPublisher } from '../../messaging/event-publisher';
@@ -10,9 +11,9 @@ import { CONSUMED_TOPICS } from './consumed-event';
 import { StatsConsumer } from './stats-consumer';
 import { StatsProjector } from './stats-projector';
 
-const withKafka = <T>(make: (config: AppConfig) => T) => ({
-  useFactory: (config: AppConfig): T | null => (config.kafka.brokers.length > 0 ? make(config) : null),
-  inject: [AppConfig],
+const withKafka = <T>(make: (config: AppConfig, shutdown: ShutdownState) => T) => ({
+  useFactory: (config: AppConfig, shutdown: ShutdownState): T | null => (config.kafka.brokers.length > 0 ? make(config, shutdown) : null),
+  inject: [AppConfig, ShutdownState],
 });
 
 /** Consumed events → stats. Without KAFKA_BROKERS there is no consumer and no dead-letter publisher. */
@@ -22,11 +23,13 @@ const withKafka = <T>(make: (config: AppConfig) => T) => ({
     {
       provide: EventConsumer,
       ...withKafka(
-        (config) =>
+        (config, shutdown) =>
           new KafkaEventConsumer(createKafka(config.kafka), {
             ...config.kafka.consumer,
             groupId: config.kafka.groupId,
             topics: CONSUMED_TOPICS,
+            restartBackoffMs: { first: config.kafka.retryInitialMs, most: config.kafka.retryMaxMs },
+            shuttingDown: () => shutdown.began,
           }),
       ),
     },

@@ -25,7 +25,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The process answers (no dependency is checked) */
+    /** The process answers, and its event consumer has not given up (no dependency is checked) */
     get: operations['HealthController_live'];
     put?: never;
     post?: never;
@@ -42,7 +42,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Ready for traffic: the database answers */
+    /** Ready for traffic: the database answers, and the instance is not shutting down */
     get: operations['HealthController_ready'];
     put?: never;
     post?: never;
@@ -464,6 +464,13 @@ export interface components {
       status: 'connected' | 'disconnected' | 'disabled';
       /** @example localhost:9092 */
       broker: string | null;
+      /**
+       * @description The stats consumer; failed: it could not be restarted (KAFKA_CONSUMER_MAX_RESTARTS) and /health/live fails
+       * @enum {string}
+       */
+      consumer: 'disabled' | 'stopped' | 'starting' | 'running' | 'restarting' | 'failed';
+      /** @description Restarts since the consumer last ran (absent when disabled) */
+      consumerRestarts?: number;
     };
     StorageHealthReport: {
       /** @enum {string} */
@@ -1136,6 +1143,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['LiveReport'];
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE: the event consumer could not be restarted */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       '4XX': components['responses']['ClientError'];
