@@ -16,7 +16,7 @@ import { traceIdOf } from './common/trace-id';
 import { AppConfig } from './config/config';
 import { EmbeddedDatabase } from './config/database';
 import { createSchemaIfMissing } from './config/pg-connection';
-import { createLogger } from './observability/logger';
+import { createLogger, lazyChildLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { AVATAR_MAX_BYTES } from './users/avatar-upload';
 import { installHotRoutes } from './users/hot-routes';
@@ -51,6 +51,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     // request.ip (the rate limiter's key for callers without a token, and the logs' clientIp) comes from it.
     trustProxy: config.trustProxy,
     loggerInstance: logger,
+    childLoggerFactory: lazyChildLogger,
     // Per-request lines cost throughput; the onResponse hook below logs slow requests only.
     logController: new LogController({ requestIdLogLabel: 'traceId', disableRequestLogging: true }),
     // A Keycloak id (GET /users/by-keycloak/:keycloakId) has up to 255 characters, each up to 3 when percent-encoded.

@@ -62,6 +62,8 @@ const settings = {
   observability: process.env.BENCH_OBSERVABILITY !== '0',
   observabilityRuns: intEnv('BENCH_OBSERVABILITY_RUNS', 12),
   observabilityWarmup: intEnv('BENCH_OBSERVABILITY_WARMUP', 20, 0),
+  // The endpoint of the side-by-side runs: GET by id, unless a code change on another route is priced.
+  sideBySide: process.env.BENCH_SIDE_BY_SIDE_ENDPOINT || 'get-id',
   endpoints: endpointsFrom(process.env.BENCH_ENDPOINTS),
   /** People with their own token: the GETs and PATCHes go to one of them, with that person's token (the ownership rule). */
   tokenUsers: intEnv('BENCH_TOKEN_USERS', 2000),
@@ -571,7 +573,7 @@ async function sideBySide(servers, fixture, db, seconds) {
     loadgen: process.cpuUsage(),
     machine: machineCpuMs(),
   };
-  const runs = await Promise.all(servers.map((server) => load(server, 'get-id', fixture, seconds, connections)));
+  const runs = await Promise.all(servers.map((server) => load(server, settings.sideBySide, fixture, seconds, connections)));
   const after = {
     servers: servers.map((s) => processCpuMs(s.pid)),
     postgres: await postgresCpuMs(db),
@@ -609,13 +611,13 @@ async function sideBySide(servers, fixture, db, seconds) {
 async function measureObservability(fixture, db) {
   const [service, noobs] = await Promise.all([startService(), startServiceNoObservability()]);
   try {
-    await sanityCheck([service, noobs], fixture, ['get-id']);
+    await sanityCheck([service, noobs], fixture, [...new Set(['get-id', settings.sideBySide])]); // GET: checkTiming looks for its series
     await checkTiming(service, serviceEnv().METRICS_ENABLED !== 'false');
     await checkTiming(noobs, { ...serviceEnv(), ...noobsEnv() }.METRICS_ENABLED !== 'false');
     if (settings.observabilityWarmup > 0) {
       const warm = await sideBySide([service, noobs], fixture, db, settings.observabilityWarmup);
       console.log(
-        `  warm-up   GET side by side ${settings.observabilityWarmup} s: ${warm.map((r) => `${r.server} ${r.rps.toFixed(0)} rps`).join(', ')}`,
+        `  warm-up   ${settings.sideBySide} side by side ${settings.observabilityWarmup} s: ${warm.map((r) => `${r.server} ${r.rps.toFixed(0)} rps`).join(', ')}`,
       );
     }
     const pairs = [];
@@ -625,7 +627,7 @@ async function measureObservability(fixture, db) {
       const results = await sideBySide(order, fixture, db, settings.seconds);
       const pair = ['service', NOOBS].map((name) => results.find((r) => r.server === name));
       console.log(
-        `  run ${String(run).padEnd(5)} GET side by side: ` +
+        `  run ${String(run).padEnd(5)} ${settings.sideBySide} side by side: ` +
           pair.map((r) => `${r.server} ${r.rps.toFixed(0)} rps, p99 ${r.p99} ms, ${us(r.cpu).trim()} µs CPU/req`).join(' | ') +
           `; ${pct(pair[0].otherLoad)} other processes` +
           (pair.some((r) => r.bad > 0) ? `  <-- ${pair.map((r) => `${r.server} ${r.bad} failed`).join(', ')}` : ''),

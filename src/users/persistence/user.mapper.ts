@@ -1,3 +1,4 @@
+import { isoTimestamp } from '../../common/iso-timestamp';
 import { Preferences, PreferencesFields } from '../domain/preferences';
 import { Profile } from '../domain/profile';
 import { Quota } from '../domain/quota';
@@ -48,6 +49,18 @@ export function toState(row: UserRecord): UserState {
   };
 }
 
+/** USER_COLUMNS with the timestamps as PostgreSQL's text: toView only writes them out (isoTimestamp). */
+export const VIEW_COLUMNS = USER_COLUMNS.replace(
+  /\b(created_at|updated_at|deleted_at|erased_at|suspended_at|suspended_until|legal_hold_at) AS/g,
+  '$1::text AS',
+);
+type Timestamp = 'createdAt' | 'updatedAt' | 'deletedAt' | 'erasedAt' | 'suspendedAt' | 'suspendedUntil' | 'legalHoldAt';
+/** A users row as VIEW_COLUMNS selects it. */
+export type ViewRecord = Omit<UserRecord, Timestamp> & { createdAt: string; updatedAt: string } & Record<
+    Exclude<Timestamp, 'createdAt' | 'updatedAt'>,
+    string | null
+  >;
+
 const DEFAULT_PREFERENCES = Preferences.defaults().toJSON();
 
 /**
@@ -55,7 +68,7 @@ const DEFAULT_PREFERENCES = Preferences.defaults().toJSON();
  * aggregate's value objects only to read them back (GET /users/:id, by Keycloak id and by email; issue 13).
  * user.mapper.spec.ts holds the two equal.
  */
-export function toView(row: UserRecord): UserView {
+export function toView(row: ViewRecord): UserView {
   const preferences = row.preferences as Partial<PreferencesFields> | null;
   return {
     id: row.id,
@@ -64,7 +77,11 @@ export function toView(row: UserRecord): UserView {
     status: row.status as UserStatus,
     suspension:
       row.status === 'suspended' && row.suspendedAt
-        ? { reason: row.suspensionReason!, since: row.suspendedAt.toISOString(), until: row.suspendedUntil?.toISOString() ?? null }
+        ? {
+            reason: row.suspensionReason!,
+            since: isoTimestamp(row.suspendedAt),
+            until: row.suspendedUntil ? isoTimestamp(row.suspendedUntil) : null,
+          }
         : null,
     profile: { fullName: row.fullName!, companyName: row.companyName, phone: row.phone, bio: row.bio, avatarUrl: row.avatarUrl },
     stats: {
@@ -80,8 +97,8 @@ export function toView(row: UserRecord): UserView {
       notifications: { ...DEFAULT_PREFERENCES.notifications, ...preferences?.notifications },
     },
     version: row.version,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
+    createdAt: isoTimestamp(row.createdAt),
+    updatedAt: isoTimestamp(row.updatedAt),
   };
 }
 
