@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { Kafka, Producer } from 'kafkajs';
 import { call, createUser, INTERNAL_TOKEN, RunningApp, startApp, testConfig } from './support/app';
 import { buildContracts } from './support/built-service';
+import { sql } from './support/database';
 import { KafkaBroker, startKafkaBroker } from './support/kafka-broker';
 import { kafkaEnv, testKafka, testProducer } from './support/kafka';
 import { waitFor } from './support/wait';
@@ -21,6 +22,7 @@ describe(`${EXAMPLE} against the service`, () => {
   let producer: Producer;
   let example: ChildProcess;
   let exited: Promise<number | null>;
+  const schema = `example_consumer_${Date.now().toString(36)}${process.pid}`;
   const lines: any[] = [];
   const stderr: string[] = [];
 
@@ -31,7 +33,11 @@ describe(`${EXAMPLE} against the service`, () => {
     for (const topic of USER_EVENT_TYPES) await broker.createTopic(topic, 4);
     kafka = testKafka(broker);
     producer = await testProducer(kafka);
-    api = await startApp(testConfig(kafkaEnv(broker, 'example-consumer-e2e')));
+    // A schema of its own: the shared one's outbox may hold thousands of earlier test files' events, which the relay
+    // would publish first and the example would fetch one by one, before the events this test waits for.
+    api = await startApp(
+      testConfig({ ...kafkaEnv(broker, 'example-consumer-e2e'), DATABASE_SCHEMA: schema, DATABASE_MIGRATIONS_RUN: 'true' }),
+    );
     example = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', `${EXAMPLE}/src/main.ts`], {
       cwd: ROOT,
       env: {
@@ -55,6 +61,7 @@ describe(`${EXAMPLE} against the service`, () => {
     await producer?.disconnect();
     await api?.close();
     await broker?.stop();
+    await sql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   });
 
   const about = (id: string) => lines.filter((line) => line.synced?.id === id || line.removed === id);
