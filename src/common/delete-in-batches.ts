@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
 /**
@@ -11,4 +12,15 @@ export async function deleteInBatches(dataSource: DataSource, sql: string, param
     deleted += count;
     if (count < batchSize) return deleted;
   }
+}
+
+/**
+ * Runs a housekeeping delete now and every `everyMs` (not keeping the process alive), logging a failure as a
+ * warning; the next run tries again. Returns what stops it.
+ */
+export function sweepPeriodically(name: string, logger: Logger, sweep: () => Promise<unknown>, everyMs: number): () => void {
+  const run = () => void sweep().catch((e) => logger.warn(`${name}: ${e}`));
+  run();
+  const timer = setInterval(run, everyMs).unref();
+  return () => clearInterval(timer);
 }

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { deleteInBatches } from '../../common/delete-in-batches';
+import { deleteInBatches, sweepPeriodically } from '../../common/delete-in-batches';
 import { AppConfig } from '../../config/config';
 
 const EVERY_MS = 10 * 60_000;
@@ -13,7 +13,7 @@ const EVERY_MS = 10 * 60_000;
 @Injectable()
 export class IdempotencyKeyExpiry implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(IdempotencyKeyExpiry.name);
-  private timer: NodeJS.Timeout | undefined;
+  private stop: (() => void) | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -21,13 +21,11 @@ export class IdempotencyKeyExpiry implements OnApplicationBootstrap, BeforeAppli
   ) {}
 
   onApplicationBootstrap(): void {
-    const run = () => void this.deleteExpired().catch((e) => this.logger.warn(`Idempotency key expiry: ${e}`));
-    run();
-    this.timer = setInterval(run, EVERY_MS).unref();
+    this.stop = sweepPeriodically('Idempotency key expiry', this.logger, () => this.deleteExpired(), EVERY_MS);
   }
 
   beforeApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.stop?.();
   }
 
   deleteExpired(batchSize = 5000): Promise<number> {

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { deleteInBatches } from '../../common/delete-in-batches';
+import { deleteInBatches, sweepPeriodically } from '../../common/delete-in-batches';
 
 const EVERY_MS = 10 * 60_000;
 
@@ -12,18 +12,16 @@ const EVERY_MS = 10 * 60_000;
 @Injectable()
 export class QuotaReservationExpiry implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(QuotaReservationExpiry.name);
-  private timer: NodeJS.Timeout | undefined;
+  private stop: (() => void) | undefined;
 
   constructor(private readonly dataSource: DataSource) {}
 
   onApplicationBootstrap(): void {
-    const run = () => void this.deleteExpired().catch((e) => this.logger.warn(`Quota reservation expiry: ${e}`));
-    run();
-    this.timer = setInterval(run, EVERY_MS).unref();
+    this.stop = sweepPeriodically('Quota reservation expiry', this.logger, () => this.deleteExpired(), EVERY_MS);
   }
 
   beforeApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.stop?.();
   }
 
   deleteExpired(batchSize = 5000): Promise<number> {
