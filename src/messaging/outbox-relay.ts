@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { deleteInBatches } from '../common/delete-in-batches';
+import { deleteInBatches, sweepPeriodically } from '../common/delete-in-batches';
 import { AppConfig } from '../config/config';
 import { EmbeddedDatabase } from '../config/database';
 import { Metrics } from '../observability/metrics';
@@ -43,7 +43,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   /** As of the last attempt to reach Kafka. */
   private reachable = false;
   private failures = 0;
-  private retentionTimer: NodeJS.Timeout | undefined;
+  private stopRetention: (() => void) | undefined;
   /** Each of the OUTBOX_CONCURRENCY workers' own connection. */
   private readonly runners: Array<QueryRunner | null> = [];
   private readonly shards: number;
@@ -68,16 +68,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     await this.listener.start();
     this.loop = this.run();
     // Alongside the relay, not before it: after downtime, pending events go out first.
-    const expire = () => void this.deleteExpired().catch((e) => this.logger.warn(`Outbox retention: ${e}`));
-    expire();
-    this.retentionTimer = setInterval(expire, RETENTION_EVERY_MS);
+    this.stopRetention = sweepPeriodically('Outbox retention', this.logger, () => this.deleteExpired(), RETENTION_EVERY_MS);
   }
 
   /** Runs before TypeORM closes its pool in its own onApplicationShutdown: the batch in hand still commits. */
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.loop) return;
     this.stopping = true;
-    clearInterval(this.retentionTimer);
+    this.stopRetention?.();
     this.wake();
     await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref())]);
     await this.listener?.close();
